@@ -1,0 +1,159 @@
+/**
+ * The ordered acknowledgement watermark of one source stream (a file, a partition), after
+ * Filebeat's registrar: batches are tracked in the order they were read; acknowledgements may
+ * arrive in any order; the committed position advances only over a contiguous settled prefix.
+ *
+ * ```
+ *   read order ─▶  [p1 ✓][p2 ✓][p3 …][p4 ✓][p5 …]
+ *                  └committed┘ └──── in flight ───┘   committed = p2, inFlight = 2, pending = 1
+ * ```
+ *
+ * `pending` counts batches that settled but wait behind an earlier unsettled one: a checkpoint
+ * never passes an unsettled batch.
+ */
+import { abortError, SpillwayError } from '../errors.js';
+import { Ring } from '../internal/ring.js';
+import { WaitList } from '../internal/wait-list.js';
+import { Acknowledgement } from './acknowledgement.js';
+
+export interface WatermarkOptions<P> {
+  /** Most unsettled batches tracked at once; `track()` waits beyond it. Default 1024. */
+  maxInFlight?: number;
+  /** Called with the new committed position each time the watermark advances. */
+  onCommit?: (position: P) => void;
+}
+
+export interface WatermarkStats<P> {
+  readonly committed: P | undefined;
+  /** Tracked batches not settled yet. */
+  readonly inFlight: number;
+  /** Settled batches held back by an earlier unsettled one. */
+  readonly pending: number;
+  readonly totalTracked: number;
+  readonly totalCommitted: number;
+}
+
+interface Entry<P> {
+  position: P;
+  settled: boolean;
+}
+
+/**
+ * When to use: in a source that can replay (files, partitions), one per stream, to know which
+ * position is safe to checkpoint.
+ *
+ * Gotcha: `track()` waits while `maxInFlight` batches are unsettled: that wait is backpressure
+ * too, so pass the source's AbortSignal.
+ *
+ * @example
+ * ```ts
+ * const wm = new AckWatermark<number>({ onCommit: (offset) => checkpoints.save(file, offset) });
+ * const ack = await wm.track(endOffset, signal);
+ * await ctx.emit(createRawBatch({ source: 'file', data, lines, ack }));
+ * ```
+ */
+export class AckWatermark<P> {
+  readonly #ring: Ring<Entry<P>>;
+  readonly #onCommit: ((position: P) => void) | undefined;
+  readonly #roomWaiters = new WaitList<() => void>();
+  readonly #idleWaiters: (() => void)[] = [];
+  #committed: P | undefined;
+  #inFlight = 0;
+  #totalTracked = 0;
+  #totalCommitted = 0;
+
+  constructor(options: WatermarkOptions<P> = {}) {
+    this.#ring = new Ring(options.maxInFlight ?? 1024);
+    this.#onCommit = options.onCommit;
+  }
+
+  get committed(): P | undefined {
+    return this.#committed;
+  }
+
+  /** Tracks a batch ending at `position` if there is room now. */
+  tryTrack(position: P): Acknowledgement | undefined {
+    if (this.#ring.full) return undefined;
+    const entry: Entry<P> = { position, settled: false };
+    this.#ring.push(entry);
+    this.#inFlight++;
+    this.#totalTracked++;
+    return new Acknowledgement(() => {
+      entry.settled = true;
+      this.#inFlight--;
+      this.#advance();
+    });
+  }
+
+  /** Tracks a batch ending at `position`, waiting while `maxInFlight` batches are unsettled. */
+  async track(position: P, signal?: AbortSignal): Promise<Acknowledgement> {
+    for (;;) {
+      const ack = this.tryTrack(position);
+      if (ack) return ack;
+      await this.#waitForRoom(signal);
+    }
+  }
+
+  /** Resolves once every tracked batch has settled and been committed. */
+  whenIdle(signal?: AbortSignal): Promise<void> {
+    if (this.#ring.length === 0) return Promise.resolve();
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        const i = this.#idleWaiters.indexOf(done);
+        if (i >= 0) this.#idleWaiters.splice(i, 1);
+        reject(abortError(signal!));
+      };
+      this.#idleWaiters.push(done);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  stats(): WatermarkStats<P> {
+    return {
+      committed: this.#committed,
+      inFlight: this.#inFlight,
+      pending: this.#ring.length - this.#inFlight,
+      totalTracked: this.#totalTracked,
+      totalCommitted: this.#totalCommitted,
+    };
+  }
+
+  #advance(): void {
+    let advanced = false;
+    for (let head = this.#ring.peek(); head?.settled; head = this.#ring.peek()) {
+      this.#ring.shift();
+      this.#committed = head.position;
+      this.#totalCommitted++;
+      advanced = true;
+      this.#roomWaiters.shift()?.();
+    }
+    if (!advanced) return;
+    this.#onCommit?.(this.#committed as P);
+    if (this.#ring.length === 0) {
+      for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    }
+  }
+
+  #waitForRoom(signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (this.#roomWaiters.length >= 65_536) {
+      return Promise.reject(new SpillwayError('ERR_INVALID_OPTION', 'too many parked trackers'));
+    }
+    return new Promise((resolve, reject) => {
+      const node = this.#roomWaiters.push(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      const onAbort = () => {
+        this.#roomWaiters.remove(node);
+        reject(abortError(signal!));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}

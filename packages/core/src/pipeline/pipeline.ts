@@ -1,0 +1,453 @@
+/**
+ * The pipeline runtime: builds a validated graph of stages, wires a bounded channel in front of
+ * every transform and sink, runs each stage as one task, and stops in order.
+ *
+ * ```
+ *  source ─emit()─▶ [parse.in] ─▶ transform ─▶ [http.in] ─▶ output pool ─▶ sink workers
+ *     ▲  waits while full  │  waits while full  │  waits while every worker is busy
+ *     └────────────────────┴────────────────────┘  = the backpressure cascade
+ * ```
+ *
+ * Shutdown (`stop({ deadline })`): sources are told to stop (`ctx.stopping`); each stage closes
+ * its consumers' inputs when it ends, so transforms and sinks drain in order. If the deadline
+ * passes first, the hard signal fires, every buffer is aborted, and what it still held is handed
+ * to the buffer's shutdown policy: a spilling buffer persists it; an in-memory one reports it as
+ * counted loss (`undelivered`), never silently.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Observable } from 'rxjs';
+import { Channel } from '../channel/channel.js';
+import type { BufferChannel } from '../channel/types.js';
+import { PipelineInvalidError, SpillwayError } from '../errors.js';
+import type { Batch } from '../event/batch.js';
+import { Counters, MetricsRegistry, type MetricsSnapshot, WaitClock } from '../metrics/registry.js';
+import { OutputPool } from '../output/output-pool.js';
+import type {
+  Sink,
+  Source,
+  SourceContext,
+  Transform,
+  TransformResult,
+} from '../stage/contracts.js';
+import { type BufferSpec, type PipelineSpec, validatePipelineSpec } from './spec.js';
+
+export interface StopOptions {
+  /** Milliseconds to drain before the hard stop. Default 5000. */
+  deadline?: number;
+  /**
+   * Milliseconds to wait, after the hard stop, for stages to notice it. Stages that are still
+   * running then are reported in `stuck`. Default 1000.
+   */
+  grace?: number;
+}
+
+export interface StopResult {
+  /** True when every stage finished and every buffer drained before the deadline. */
+  readonly drained: boolean;
+  /** Batches and events that were still undelivered at the deadline (counted loss). */
+  readonly undelivered: { readonly batches: number; readonly events: number };
+  /** Stages that had not ended `grace` ms after the hard stop. */
+  readonly stuck: readonly string[];
+}
+
+interface Consumer {
+  readonly name: string;
+  readonly input: BufferChannel<Batch>;
+  producersLeft: number;
+}
+
+interface Task {
+  readonly name: string;
+  done: boolean;
+  promise: Promise<void>;
+}
+
+type PipelineState = 'built' | 'running' | 'stopping' | 'stopped';
+
+/**
+ * A validated pipeline specification.
+ *
+ * @example
+ * ```ts
+ * const pipeline = await definePipeline({
+ *   sources: { gen: generator({ count: 1e6 }) },
+ *   transforms: { upper: { inputs: ['gen'], stage: upperCase({}) } },
+ *   sinks: { out: { inputs: ['upper'], stage: http({ url }), pool: { maxWorkers: 8 } } },
+ * }).build();
+ * pipeline.start();
+ * await pipeline.stop({ deadline: 10_000 });
+ * ```
+ */
+export interface PipelineDefinition {
+  readonly spec: PipelineSpec;
+  /** Every problem found, empty when valid. */
+  validate(): string[];
+  /** Validates (throwing `ERR_PIPELINE_INVALID` with every problem), then builds every stage. */
+  build(options?: { signal?: AbortSignal }): Promise<Pipeline>;
+}
+
+export function definePipeline(spec: PipelineSpec): PipelineDefinition {
+  return {
+    spec,
+    validate: () => validatePipelineSpec(spec),
+    async build(options = {}) {
+      const problems = validatePipelineSpec(spec);
+      if (problems.length > 0) throw new PipelineInvalidError(problems);
+      const pipeline = new Pipeline(spec);
+      await pipeline.buildStages(options.signal);
+      return pipeline;
+    },
+  };
+}
+
+/**
+ * A built pipeline: `start()` it, read its `metrics$`, `stop()` it. Use `definePipeline(spec)
+ * .build()` to make one.
+ *
+ * Gotchas: `stop()` is the only way buffered data is accounted for at shutdown; dropping the
+ * object without it leaves stages running. `await using` works (`Symbol.asyncDispose` stops with
+ * the default deadline).
+ */
+export class Pipeline {
+  readonly name: string;
+  readonly metrics = new MetricsRegistry();
+  readonly #spec: PipelineSpec;
+  readonly #stopping = new AbortController();
+  readonly #hard = new AbortController();
+  readonly #counters = new Counters();
+  readonly #sources = new Map<string, Source>();
+  readonly #transforms = new Map<string, Transform>();
+  readonly #sinks = new Map<string, Sink>();
+  readonly #pools = new Map<string, OutputPool>();
+  readonly #consumers = new Map<string, Consumer>();
+  readonly #tasks: Task[] = [];
+  #state: PipelineState = 'built';
+  #done: Promise<void> | undefined;
+  #stopResult: Promise<StopResult> | undefined;
+
+  /** @internal use `definePipeline(spec).build()` */
+  constructor(spec: PipelineSpec) {
+    this.name = spec.name ?? 'pipeline';
+    this.#spec = spec;
+  }
+
+  get state(): PipelineState {
+    return this.#state;
+  }
+
+  /** A metrics snapshot every `periodMs` (default 1 s), shared between subscribers. */
+  metrics$(periodMs = 1000): Observable<MetricsSnapshot> {
+    return this.metrics.observe(periodMs);
+  }
+
+  /** @internal */
+  async buildStages(signal: AbortSignal | undefined): Promise<void> {
+    const buildSignal = signal ? AbortSignal.any([signal, this.#hard.signal]) : this.#hard.signal;
+    const spec = this.#spec;
+    this.metrics.register(this.name, 'pipeline', () => ({
+      state: this.#state,
+      ...this.#counters.toJSON(),
+    }));
+    for (const [name, definition] of Object.entries(spec.sources)) {
+      this.#sources.set(name, await definition.build({ name, signal: buildSignal }));
+    }
+    for (const [name, t] of Object.entries(spec.transforms ?? {})) {
+      this.#transforms.set(name, await t.stage.build({ name, signal: buildSignal }));
+      this.#addConsumer(name, t.inputs.length, t.buffer ?? spec.defaultBuffer);
+    }
+    for (const [name, s] of Object.entries(spec.sinks)) {
+      const sink = await s.stage.build({ name, signal: buildSignal });
+      this.#sinks.set(name, sink);
+      this.#addConsumer(name, s.inputs.length, s.buffer ?? spec.defaultBuffer);
+      const pool = new OutputPool(name, (batch, sig) => sink.write(batch, sig), {
+        ...s.pool,
+        signal: this.#hard.signal,
+        onError: () => this.#counters.add('sink_errors'),
+        onAbandoned: (batch) => this.#countUndelivered(batch),
+      });
+      this.#pools.set(name, pool);
+      this.metrics.register(`${name}.pool`, 'pool', () => pool.stats());
+    }
+  }
+
+  /** Starts every stage. Resolves at once; `done()` tells when the pipeline has ended. */
+  start(): void {
+    if (this.#state !== 'built') {
+      throw new SpillwayError('ERR_PIPELINE_STATE', `pipeline ${this.name} is ${this.#state}`);
+    }
+    this.#state = 'running';
+    for (const [name, source] of this.#sources) this.#runSource(name, source);
+    for (const [name, transform] of this.#transforms) this.#runTransform(name, transform);
+    for (const [name, sink] of this.#sinks) this.#runSink(name, sink);
+    this.#done = Promise.all(this.#tasks.map((t) => t.promise)).then(() => {
+      if (this.#state === 'running') this.#state = 'stopped';
+    });
+  }
+
+  /** Resolves when every stage has ended: sources ran out of data, or `stop()` finished. */
+  done(): Promise<void> {
+    if (!this.#done) throw new SpillwayError('ERR_PIPELINE_STATE', 'pipeline was not started');
+    return this.#done;
+  }
+
+  /**
+   * Stops in order: sources, then transforms, then sinks, each draining what it holds. At the
+   * deadline, stops hard and accounts for what was left. Calling it again returns the same result.
+   */
+  stop(options: StopOptions = {}): Promise<StopResult> {
+    this.#stopResult ??= this.#stop(options);
+    return this.#stopResult;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#state === 'built') {
+      this.#state = 'stopped';
+      return;
+    }
+    await this.stop();
+  }
+
+  async #stop({ deadline = 5000, grace = 1000 }: StopOptions): Promise<StopResult> {
+    if (this.#state === 'built') {
+      this.#state = 'stopped';
+      return { drained: true, undelivered: { batches: 0, events: 0 }, stuck: [] };
+    }
+    this.#state = 'stopping';
+    this.#stopping.abort(new SpillwayError('ERR_ABORTED', `pipeline ${this.name} is stopping`));
+    const drained = await within(deadline, this.#done!);
+    if (!drained) {
+      this.#hard.abort(new SpillwayError('ERR_ABORTED', `pipeline ${this.name}: stop deadline`));
+      for (const consumer of this.#consumers.values()) {
+        for (const batch of consumer.input.abort(this.#hard.signal.reason)) {
+          this.#lose(batch, `${consumer.name}.in`);
+        }
+      }
+      await within(grace, this.#done!);
+    }
+    // A sink that ignores the hard signal must not hold the stop past its grace period.
+    await within(grace, Promise.all([...this.#pools.values()].map((pool) => pool.close())));
+    const closing = AbortSignal.timeout(grace);
+    await within(
+      grace,
+      Promise.allSettled([...this.#sinks.values()].map((sink) => sink.close?.(closing))),
+    );
+    this.#state = 'stopped';
+    return {
+      drained,
+      undelivered: {
+        batches: this.#counters.get('undelivered_batches'),
+        events: this.#counters.get('undelivered_events'),
+      },
+      stuck: this.#tasks.filter((t) => !t.done).map((t) => t.name),
+    };
+  }
+
+  #addConsumer(name: string, producers: number, buffer: BufferSpec | undefined): void {
+    const onDrop = (batch: Batch, reason: string) =>
+      batch.ack.settle('dropped', `${name}.in:${reason}`);
+    const input =
+      buffer && 'create' in buffer
+        ? buffer.create(`${name}.in`, onDrop)
+        : new Channel<Batch>({ name: `${name}.in`, ...buffer, onDrop });
+    this.#consumers.set(name, { name, input, producersLeft: producers });
+    this.metrics.register(`${name}.in`, 'channel', () => input.stats());
+  }
+
+  /** The input channels of every stage that reads from `producer`. */
+  #consumersOf(producer: string): Consumer[] {
+    const out: Consumer[] = [];
+    const stages = [
+      ...Object.entries(this.#spec.transforms ?? {}),
+      ...Object.entries(this.#spec.sinks),
+    ];
+    for (const [name, stage] of stages) {
+      if (stage.inputs.includes(producer)) out.push(this.#consumers.get(name)!);
+    }
+    return out;
+  }
+
+  #track(name: string, body: () => Promise<void>, onEnd: () => void): void {
+    const task: Task = { name, done: false, promise: Promise.resolve() };
+    task.promise = body()
+      .catch((err: unknown) => {
+        if (!this.#hard.signal.aborted) {
+          this.#counters.add('stage_failures');
+          process.emitWarning(
+            new SpillwayError('ERR_STAGE_FAILED', `stage ${name} failed`, { cause: err }),
+          );
+        }
+      })
+      .finally(() => {
+        task.done = true;
+        onEnd();
+      });
+    this.#tasks.push(task);
+  }
+
+  /** When a producer ends, each consumer whose producers have all ended has its input closed. */
+  #producerEnded(consumers: readonly Consumer[]): void {
+    for (const consumer of consumers) {
+      if (--consumer.producersLeft === 0) consumer.input.close();
+    }
+  }
+
+  /**
+   * Sends `batch` to every consumer, waiting on each in turn. A consumer that can no longer take
+   * it (closed, aborted) settles its share of the acknowledgement as `dropped`, counted.
+   */
+  async #emit(
+    stage: string,
+    consumers: readonly Consumer[],
+    batch: Batch,
+    signal: AbortSignal,
+  ): Promise<'queued' | 'dropped'> {
+    if (consumers.length > 1) batch.ack.retain(consumers.length - 1);
+    let outcome: 'queued' | 'dropped' = 'queued';
+    for (let i = 0; i < consumers.length; i++) {
+      try {
+        if ((await consumers[i]!.input.send(batch, signal)) === 'dropped') outcome = 'dropped';
+      } catch (err) {
+        for (let j = i; j < consumers.length; j++)
+          this.#lose(batch, `${stage}→${consumers[j]!.name}`);
+        throw err;
+      }
+    }
+    return outcome;
+  }
+
+  #lose(batch: Batch, where: string): void {
+    this.#countUndelivered(batch);
+    batch.ack.settle('dropped', `${where}:shutdown_deadline`);
+  }
+
+  #countUndelivered(batch: Batch): void {
+    this.#counters.add('undelivered_batches');
+    this.#counters.add('undelivered_events', batch.count);
+  }
+
+  #runSource(name: string, source: Source): void {
+    const consumers = this.#consumersOf(name);
+    const counters = new Counters();
+    const blocked = new WaitClock();
+    this.metrics.register(name, 'source', () => ({
+      ...counters.toJSON(),
+      blocked_ms: blocked.ms,
+      ...source.stats?.(),
+    }));
+    const hard = this.#hard.signal;
+    const ctx: SourceContext = {
+      name,
+      signal: hard,
+      stopping: this.#stopping.signal,
+      counters,
+      emit: async (batch, signal) => {
+        blocked.enter();
+        try {
+          const outcome = await this.#emit(
+            name,
+            consumers,
+            batch,
+            signal ? AbortSignal.any([signal, hard]) : hard,
+          );
+          counters.add(outcome === 'queued' ? 'batches_out' : 'batches_dropped');
+          counters.add(outcome === 'queued' ? 'events_out' : 'events_dropped', batch.count);
+          return outcome;
+        } finally {
+          blocked.exit();
+        }
+      },
+      tryEmit: (batch) => {
+        const [first, ...rest] = consumers;
+        const result = first!.input.trySend(batch);
+        if (!result.ok) return { ok: false, reason: result.reason, batch };
+        // Fan-out: the first consumer took it; the others take it or count it as dropped.
+        batch.ack.retain(rest.length);
+        for (const consumer of rest) {
+          const other = consumer.input.trySend(batch);
+          if (!other.ok) {
+            counters.add('fanout_dropped');
+            batch.ack.settle('dropped', `${consumer.name}.in:${other.reason}`);
+          }
+        }
+        counters.add('batches_out');
+        counters.add('events_out', batch.count);
+        return { ok: true };
+      },
+    };
+    this.#track(
+      name,
+      () => source.run(ctx),
+      () => this.#producerEnded(consumers),
+    );
+  }
+
+  #runTransform(name: string, transform: Transform): void {
+    const { input } = this.#consumers.get(name)!;
+    const consumers = this.#consumersOf(name);
+    const counters = new Counters();
+    this.metrics.register(name, 'transform', () => ({
+      ...counters.toJSON(),
+      ...transform.stats?.(),
+    }));
+    const signal = this.#hard.signal;
+    const body = async () => {
+      for await (const batch of input) {
+        counters.add('batches_in');
+        counters.add('events_in', batch.count);
+        let result: TransformResult;
+        try {
+          result = await transform.process(batch, signal);
+        } catch (err) {
+          counters.add('errors');
+          const code = SpillwayError.is(err) ? err.code : 'error';
+          batch.ack.settle('rejected', `${name}:${code}`);
+          continue;
+        }
+        const outputs: readonly Batch[] = result == null ? [] : 'ack' in result ? [result] : result;
+        const sharing = outputs.reduce((n, out) => n + (out.ack === batch.ack ? 1 : 0), 0);
+        if (sharing === 0) batch.ack.settle('delivered');
+        else if (sharing > 1) batch.ack.retain(sharing - 1);
+        for (const out of outputs) {
+          await this.#emit(name, consumers, out, signal);
+          counters.add('batches_out');
+          counters.add('events_out', out.count);
+        }
+      }
+      await transform.close?.();
+    };
+    this.#track(name, body, () => this.#producerEnded(consumers));
+  }
+
+  #runSink(name: string, sink: Sink): void {
+    const { input } = this.#consumers.get(name)!;
+    const pool = this.#pools.get(name)!;
+    this.metrics.register(name, 'sink', () => ({ ...sink.stats?.() }));
+    const signal = this.#hard.signal;
+    const body = async () => {
+      for await (const batch of input) {
+        try {
+          await pool.dispatch(batch, signal);
+        } catch (err) {
+          this.#lose(batch, name);
+          throw err;
+        }
+      }
+      await pool.idle(signal);
+    };
+    this.#track(name, body, () => {});
+  }
+}
+
+/** Waits for `promise`, but no longer than `ms`; true when it settled in time. */
+async function within(ms: number, promise: Promise<unknown>): Promise<boolean> {
+  const timer = new AbortController();
+  const settled = await Promise.race([
+    promise.then(
+      () => true,
+      () => true,
+    ),
+    delay(ms, false, { signal: timer.signal }).catch(() => false),
+  ]);
+  timer.abort();
+  return settled;
+}

@@ -1,0 +1,205 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  type AckOutcome,
+  createEventBatch,
+  definePipeline,
+  defineSource,
+  type PipelineInvalidError,
+  SpillwayError,
+} from '../src/index.js';
+import { counter, explode, failOn, hang, keep, type Recorder, recorder } from './fixtures.js';
+
+const newRecorder = (): Recorder => ({ seqs: [], batches: [] });
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+describe('pipeline validation', () => {
+  it('reports every problem at once, naming the stages', async () => {
+    const rec = newRecorder();
+    const definition = definePipeline({
+      sources: {
+        a: counter({ batches: -1, claims: [{ kind: 'port', id: 'udp:127.0.0.1:5514' }] }),
+        b: counter({ batches: 1, claims: [{ kind: 'port', id: 'udp:127.0.0.1:5514' }] }),
+        lonely: counter({ batches: 1 }),
+      },
+      transforms: {
+        t1: { inputs: ['a', 't2'], stage: keep({ when: () => true }) },
+        t2: { inputs: ['t1'], stage: keep({ when: () => true }) },
+        bad: { inputs: ['nowhere'], stage: keep({ when: () => true }), buffer: { capacity: 0 } },
+      },
+      sinks: {
+        out: { inputs: ['t1', 'b', 'out'], stage: recorder({ into: rec }) },
+        t1: { inputs: ['a'], stage: recorder({ into: rec }) },
+      },
+    });
+    const problems = definition.validate();
+    const expected = [
+      /"t1" names both a transform and a sink/,
+      /reads from unknown input "nowhere"/,
+      /reads from sink "out"/,
+      /capacity must be a positive integer/,
+      /source "lonely" feeds no stage/,
+      /transform "bad" feeds no stage/,
+      /cycle: t1 → t2 → t1/,
+      /counter "a": batches must be ≥ 0/,
+      /"b" and "a" both claim port udp:127.0.0.1:5514/,
+    ];
+    for (const pattern of expected) {
+      assert.ok(
+        problems.some((p) => pattern.test(p)),
+        `missing ${pattern}:\n${problems.join('\n')}`,
+      );
+    }
+    await assert.rejects(definition.build(), (err: PipelineInvalidError) => {
+      assert.equal(err.code, 'ERR_PIPELINE_INVALID');
+      assert.deepEqual(err.problems, problems);
+      return true;
+    });
+  });
+
+  it('accepts a valid graph', () => {
+    const problems = definePipeline({
+      sources: { a: counter({ batches: 1 }) },
+      sinks: { out: { inputs: ['a'], stage: recorder({ into: newRecorder() }) } },
+    }).validate();
+    assert.deepEqual(problems, []);
+  });
+
+  it('rejects a graph without sources or sinks', () => {
+    const problems = definePipeline({ sources: {}, sinks: {} }).validate();
+    assert.ok(problems.includes('a pipeline needs at least one source'));
+    assert.ok(problems.includes('a pipeline needs at least one sink'));
+  });
+});
+
+describe('pipeline runtime', () => {
+  it('delivers everything in order, fans out to every sink, and ends when sources end', async () => {
+    const one = newRecorder();
+    const two = newRecorder();
+    const pipeline = await definePipeline({
+      sources: { gen: counter({ batches: 50, batchSize: 7 }) },
+      transforms: { even: { inputs: ['gen'], stage: keep({ when: (s) => s % 2 === 0 }) } },
+      sinks: {
+        one: { inputs: ['even'], stage: recorder({ into: one }), pool: { maxWorkers: 1 } },
+        two: { inputs: ['gen'], stage: recorder({ into: two }), pool: { maxWorkers: 1 } },
+      },
+      defaultBuffer: { capacity: 2 },
+    }).build();
+    pipeline.start();
+    await pipeline.done();
+    assert.deepEqual(
+      one.seqs,
+      range(350).filter((s) => s % 2 === 0),
+    );
+    assert.deepEqual(two.seqs, range(350));
+    const snapshot = pipeline.metrics.snapshot();
+    const gen = snapshot.entries.find((e) => e.id === 'gen');
+    assert.equal(gen?.stats.events_out, 350);
+    const evenIn = snapshot.entries.find((e) => e.id === 'even.in');
+    assert.equal(evenIn?.stats.totalOut, 50);
+    assert.equal(pipeline.state, 'stopped');
+  });
+
+  it('settles acknowledgements through filters, splits, fan-out and failures', async () => {
+    const outcomes: AckOutcome[] = [];
+    const rec = newRecorder();
+    const source = defineSource<Record<string, never>>({
+      type: 'acked',
+      build: () => ({
+        async run(ctx) {
+          for (let b = 0; b < 4; b++) {
+            const events = [0, 1].map((i) => ({
+              timestamp: 0,
+              message: '',
+              attributes: { seq: b * 2 + i },
+            }));
+            const batch = createEventBatch({ source: ctx.name, events });
+            batch.ack.onSettled((outcome) => outcomes.push(outcome));
+            await ctx.emit(batch);
+          }
+        },
+      }),
+    });
+    const pipeline = await definePipeline({
+      sources: { src: source({}) },
+      transforms: {
+        // batch 1 (seqs 2, 3) is filtered out entirely; batch 2 (seqs 4, 5) fails.
+        filter: { inputs: ['src'], stage: keep({ when: (s) => s !== 2 && s !== 3 }) },
+        fail: { inputs: ['filter'], stage: failOn({ seq: 4 }) },
+        split: { inputs: ['fail'], stage: explode({}) },
+      },
+      sinks: {
+        a: { inputs: ['split'], stage: recorder({ into: rec }) },
+        b: { inputs: ['split'], stage: recorder({ into: newRecorder() }) },
+      },
+    }).build();
+    pipeline.start();
+    await pipeline.done();
+    assert.equal(outcomes.length, 4, 'every batch settles exactly once');
+    const byStatus = outcomes.map((o) => o.status).sort();
+    assert.deepEqual(byStatus, ['delivered', 'delivered', 'delivered', 'rejected']);
+    assert.ok(outcomes.find((o) => o.status === 'rejected')?.reasons[0]?.startsWith('fail:'));
+    assert.deepEqual(rec.seqs.sort(), [0, 1, 6, 7]);
+    const fail = pipeline.metrics.snapshot().entries.find((e) => e.id === 'fail');
+    assert.equal(fail?.stats.errors, 1);
+  });
+
+  it('stops within its deadline and counts what it could not deliver', async () => {
+    const pipeline = await definePipeline({
+      sources: { gen: counter({ batches: 1_000_000, batchSize: 3 }) },
+      sinks: { dead: { inputs: ['gen'], stage: hang({}), pool: { maxWorkers: 2 } } },
+      defaultBuffer: { capacity: 4 },
+    }).build();
+    pipeline.start();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const result = await pipeline.stop({ deadline: 100, grace: 1000 });
+    assert.equal(result.drained, false);
+    assert.deepEqual(result.stuck, []);
+    // 4 queued in the buffer, 2 in the workers, 1 with the dispatcher waiting for a worker,
+    // 1 with the source waiting for room.
+    assert.equal(result.undelivered.batches, 8);
+    assert.equal(result.undelivered.events, 24);
+    assert.equal(pipeline.state, 'stopped');
+    const stats = pipeline.metrics.snapshot().entries.find((e) => e.id === 'dead.pool')?.stats;
+    assert.equal(stats?.dropped, 2);
+  });
+
+  it('drains in order when stopped before its deadline', async () => {
+    const rec = newRecorder();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    rec.gate = () => gate;
+    const pipeline = await definePipeline({
+      sources: { gen: counter({ batches: 1_000_000, batchSize: 1 }) },
+      sinks: { out: { inputs: ['gen'], stage: recorder({ into: rec }), pool: { maxWorkers: 1 } } },
+      defaultBuffer: { capacity: 8 },
+    }).build();
+    pipeline.start();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const stopping = pipeline.stop({ deadline: 5000 });
+    release();
+    const result = await stopping;
+    assert.equal(result.drained, true);
+    assert.deepEqual(result.undelivered, { batches: 0, events: 0 });
+    // Everything the source emitted arrived: the buffered batches were drained, not dropped.
+    assert.deepEqual(rec.seqs, range(rec.seqs.length));
+    assert.ok(rec.seqs.length >= 9, 'the buffer and the worker were full when the stop began');
+  });
+
+  it('refuses to start twice and disposes with await using', async () => {
+    const rec = newRecorder();
+    {
+      await using pipeline = await definePipeline({
+        sources: { gen: counter({ batches: 3 }) },
+        sinks: { out: { inputs: ['gen'], stage: recorder({ into: rec }) } },
+      }).build();
+      pipeline.start();
+      assert.throws(
+        () => pipeline.start(),
+        (err) => SpillwayError.is(err, 'ERR_PIPELINE_STATE'),
+      );
+      await pipeline.done();
+    }
+    assert.equal(rec.seqs.length, 30);
+  });
+});
