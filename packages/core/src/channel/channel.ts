@@ -55,6 +55,12 @@ interface RecvWaiter<T> {
   reject: (err: unknown) => void;
 }
 
+// Shared, already-settled results: the common case of send() allocates no promise.
+const QUEUED: Promise<'queued'> = Promise.resolve('queued');
+const DROPPED: Promise<'dropped'> = Promise.resolve('dropped');
+const TRY_QUEUED = Object.freeze({ ok: true, outcome: 'queued' } as const);
+const TRY_DROPPED = Object.freeze({ ok: true, outcome: 'dropped' } as const);
+
 const defaultSizeOf = (item: unknown): number => {
   const size = (item as { bytes?: unknown } | null)?.bytes;
   if (typeof size !== 'number' || !(size >= 0)) {
@@ -72,6 +78,12 @@ const defaultSizeOf = (item: unknown): number => {
  * Gotchas: an item larger than `maxBytes` is refused with `ERR_ITEM_TOO_LARGE` (it could never
  * fit). `abort()` hands queued items back; it does not count them as drops.
  *
+ * Fast path: `await ch.send(x)` yields to the event loop's microtask queue even when there is
+ * room, so the receiver wakes for every item. A hot loop that moves small items should stay
+ * synchronous while it can and park only at the bound, as Node streams do with `write()`'s
+ * return value: `ch.trySend(x).ok || (await ch.send(x))` to send, and
+ * `ch.tryRecv() ?? (await ch.recv())` to receive. Both keep FIFO order and every bound.
+ *
  * @example
  * ```ts
  * const ch = new Channel<Batch>({ name: 'parse→http', capacity: 16, maxBytes: 8 << 20 });
@@ -88,7 +100,9 @@ export class Channel<T> implements BufferChannel<T> {
   readonly #sizeOf: (item: T) => number;
   readonly #onDrop: ((item: T, reason: string) => void) | undefined;
   readonly #maxWaiters: number;
-  readonly #queue: Ring<{ item: T; size: number }>;
+  // Items and their sizes in two rings moved in lockstep: no wrapper object per item.
+  readonly #queue: Ring<T>;
+  readonly #sizes: Ring<number>;
   readonly #senders = new WaitList<SendWaiter<T>>();
   readonly #receivers = new WaitList<RecvWaiter<T>>();
   readonly #overflow: OverflowAccess<T>;
@@ -126,14 +140,16 @@ export class Channel<T> implements BufferChannel<T> {
     this.#onDrop = options.onDrop;
     this.#maxWaiters = options.maxWaiters ?? 65_536;
     this.#queue = new Ring(this.capacity);
+    this.#sizes = new Ring(this.capacity);
     this.#overflow = {
       fits: (item) => this.#fits(this.#sizeOf(item)),
       evictOldest: (reason) => {
-        const head = this.#queue.shift();
-        if (!head) return undefined;
-        this.#bytes -= head.size;
-        this.#countDrop(head.item, head.size, reason);
-        return head.item;
+        if (this.#queue.length === 0) return undefined;
+        const item = this.#queue.shift() as T;
+        const size = this.#sizes.shift() as number;
+        this.#bytes -= size;
+        this.#countDrop(item, size, reason);
+        return item;
       },
     };
   }
@@ -163,16 +179,16 @@ export class Channel<T> implements BufferChannel<T> {
     if (this.#closed) return Promise.reject(this.#closedError());
     if (this.#senders.length === 0 && this.#fits(size)) {
       this.#enqueue(item, size);
-      return Promise.resolve('queued');
+      return QUEUED;
     }
     const decision = this.#senders.length === 0 ? this.policy.onFull(item, this.#overflow) : 'wait';
     if (decision === 'admit') {
       this.#enqueue(item, size);
-      return Promise.resolve('queued');
+      return QUEUED;
     }
     if (decision === 'drop') {
       this.#countDrop(item, size, this.policy.dropReason);
-      return Promise.resolve('dropped');
+      return DROPPED;
     }
     return this.#park(item, size, signal);
   }
@@ -182,16 +198,16 @@ export class Channel<T> implements BufferChannel<T> {
     if (this.#closed) return { ok: false, reason: 'closed', item };
     if (this.#senders.length === 0 && this.#fits(size)) {
       this.#enqueue(item, size);
-      return { ok: true, outcome: 'queued' };
+      return TRY_QUEUED;
     }
     const decision = this.#senders.length === 0 ? this.policy.onFull(item, this.#overflow) : 'wait';
     if (decision === 'admit') {
       this.#enqueue(item, size);
-      return { ok: true, outcome: 'queued' };
+      return TRY_QUEUED;
     }
     if (decision === 'drop') {
       this.#countDrop(item, size, this.policy.dropReason);
-      return { ok: true, outcome: 'dropped' };
+      return TRY_DROPPED;
     }
     return { ok: false, reason: 'full', item };
   }
@@ -228,21 +244,34 @@ export class Channel<T> implements BufferChannel<T> {
   }
 
   tryRecv(): T | undefined {
-    const head = this.#queue.shift();
-    if (!head) return undefined;
-    this.#bytes -= head.size;
+    if (this.#queue.length === 0) return undefined;
+    const item = this.#queue.shift() as T;
+    const size = this.#sizes.shift() as number;
+    this.#bytes -= size;
     this.#totalOut++;
-    this.#bytesOut += head.size;
-    this.#admitParkedSenders();
-    return head.item;
+    this.#bytesOut += size;
+    if (this.#senders.length > 0 || this.#closed) this.#admitParkedSenders();
+    return item;
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    for (;;) {
-      const item = await this.recv();
-      if (item === undefined) return;
-      yield item;
-    }
+  /**
+   * Receives until the channel is closed and drained. Hand-written rather than an async
+   * generator: a generator allocates several promises per item, this takes a queued item
+   * synchronously and only parks when the channel is empty.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
+    const wrap = (item: T | undefined): IteratorResult<T> =>
+      item === undefined ? done : { done: false, value: item };
+    return {
+      next: () => {
+        if (this.#aborted) return Promise.reject(this.#abortedError());
+        const item = this.tryRecv();
+        if (item !== undefined) return Promise.resolve({ done: false, value: item });
+        return this.recv().then(wrap);
+      },
+      return: () => Promise.resolve(done),
+    };
   }
 
   close(): void {
@@ -268,7 +297,8 @@ export class Channel<T> implements BufferChannel<T> {
       w.reject(err);
     }
     for (let r = this.#receivers.shift(); r; r = this.#receivers.shift()) r.reject(err);
-    const items = this.#queue.clear().map((entry) => entry.item);
+    const items = this.#queue.clear();
+    this.#sizes.clear();
     this.#bytes = 0;
     return items;
   }
@@ -325,7 +355,8 @@ export class Channel<T> implements BufferChannel<T> {
       receiver.resolve(item);
       return;
     }
-    this.#queue.push({ item, size });
+    this.#queue.push(item);
+    this.#sizes.push(size);
     this.#bytes += size;
   }
 

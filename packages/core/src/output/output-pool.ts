@@ -218,13 +218,16 @@ export class OutputPool {
   }
 
   async #deliver(batch: Batch, workerId: number): Promise<Exclude<SinkOutcome, undefined>> {
+    const abandon = () => {
+      this.#onAbandoned(batch);
+      return { status: 'dropped', reason: 'shutdown_deadline' } as const;
+    };
+    // A write started after the hard stop would never see the abort event: do not start it.
+    if (this.#signal.aborted) return abandon();
     try {
       return (await this.#write(batch, this.#signal, workerId)) ?? { status: 'delivered' };
     } catch (err) {
-      if (this.#signal.aborted) {
-        this.#onAbandoned(batch);
-        return { status: 'dropped', reason: 'shutdown_deadline' };
-      }
+      if (this.#signal.aborted) return abandon();
       this.#onError(err, batch);
       const code = SpillwayError.is(err) ? err.code : ((err as { code?: string })?.code ?? 'error');
       return { status: 'rejected', reason: `sink_error:${code}` };

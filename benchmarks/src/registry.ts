@@ -1,0 +1,9 @@
+/**
+ * Every scenario the suite runs, in the order `npm run bench` runs them and the docs list them.
+ * Adding a scenario: write `src/scenarios/<name>.ts` exporting a `ScenarioDefinition`, and add
+ * one line here.
+ */
+import type { ScenarioDefinition } from './scenario.js';
+import { channelScenario } from './scenarios/channel.js';
+
+export const scenarios: readonly ScenarioDefinition[] = [channelScenario];
