@@ -1,0 +1,3 @@
+export * from './disk-buffer.js';
+export * from './errors.js';
+export * from './file-system.js';
