@@ -27,6 +27,16 @@ export interface Contender {
    * or duplicates events fails the run instead of looking fast.
    */
   run(signal: AbortSignal): Promise<number>;
+  /**
+   * Untimed work before each `run` (warm-up included), e.g. a file for a read contender to
+   * read back. It runs before the harness collects garbage and starts the clock.
+   */
+  prepare?(signal: AbortSignal): Promise<void>;
+  /**
+   * Untimed work after each `run` (temporary files), also when `prepare` or `run` failed.
+   * It runs after the clock has stopped.
+   */
+  cleanup?(): Promise<void>;
 }
 
 export interface RaceOptions {
@@ -98,22 +108,29 @@ async function timeOne(
   options: RaceOptions,
 ): Promise<{ eventsPerSec: number; peakRss: number }> {
   options.signal.throwIfAborted();
-  collectGarbage();
-  // Let timers and I/O queued by the previous contender run before the clock starts.
-  await yieldToLoop();
-  let peakRss = process.memoryUsage.rss();
-  const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage.rss());
-  }, RSS_SAMPLE_MS);
-  const start = performance.now();
+  let peakRss: number;
   let delivered: number;
+  let elapsedMs: number;
   try {
-    delivered = await contender.run(options.signal);
+    await contender.prepare?.(options.signal);
+    collectGarbage();
+    // Let timers and I/O queued by the previous contender run before the clock starts.
+    await yieldToLoop();
+    peakRss = process.memoryUsage.rss();
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    }, RSS_SAMPLE_MS);
+    const start = performance.now();
+    try {
+      delivered = await contender.run(options.signal);
+    } finally {
+      clearInterval(sampler);
+    }
+    elapsedMs = performance.now() - start;
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
   } finally {
-    clearInterval(sampler);
+    await contender.cleanup?.();
   }
-  const elapsedMs = performance.now() - start;
-  peakRss = Math.max(peakRss, process.memoryUsage.rss());
   if (delivered !== options.expectedEvents) {
     throw new Error(
       `${contender.name} delivered ${delivered} events, expected ${options.expectedEvents}`,

@@ -5,5 +5,6 @@
  */
 import type { ScenarioDefinition } from './scenario.js';
 import { channelScenario } from './scenarios/channel.js';
+import { spillScenario } from './scenarios/spill.js';
 
-export const scenarios: readonly ScenarioDefinition[] = [channelScenario];
+export const scenarios: readonly ScenarioDefinition[] = [channelScenario, spillScenario];

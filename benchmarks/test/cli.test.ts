@@ -43,6 +43,32 @@ test('channel --json --quick prints one JSON object with every contender and rat
   }
 });
 
+test('spill --json --quick prints one JSON object with every contender and ratio', async () => {
+  const { stdout } = await run(process.execPath, [cli, 'spill', '--json', '--quick']);
+  const lines = stdout.trim().split('\n');
+  assert.equal(lines.length, 1, 'stdout holds exactly one line of JSON');
+  const report = JSON.parse(lines[0]!) as {
+    scenario: string;
+    results: { name: string; eventsPerSec: number; mbPerSec?: number }[];
+    ratios: Record<string, number>;
+  };
+  assert.deepEqual(Object.keys(report).sort(), ['ratios', 'results', 'scenario']);
+  assert.equal(report.scenario, 'spill');
+  assert.deepEqual(
+    report.results.map((r) => r.name),
+    ['spill_write', 'spill_replay', 'raw_write', 'raw_read'],
+  );
+  for (const result of report.results) {
+    assert.ok(Number.isFinite(result.eventsPerSec) && result.eventsPerSec > 0, result.name);
+    const mb = result.mbPerSec;
+    assert.ok(mb !== undefined && Number.isFinite(mb) && mb > 0, `${result.name} MB/s = ${mb}`);
+  }
+  for (const name of ['spill_write_vs_raw', 'replay_vs_raw']) {
+    const ratio = report.ratios[name];
+    assert.ok(ratio !== undefined && Number.isFinite(ratio) && ratio > 0, `${name} = ${ratio}`);
+  }
+});
+
 test('an unknown scenario exits with code 2 and the usage', async () => {
   await assert.rejects(run(process.execPath, [cli, 'no-such-scenario', '--json']), (err) => {
     const { code, stderr, stdout } = err as { code: number; stderr: string; stdout: string };

@@ -165,7 +165,13 @@ describe('OutputPool', () => {
           signal.addEventListener('abort', () => reject(signal.reason), { once: true });
           writing();
         }),
-      { signal: controller.signal, onAbandoned: (b) => abandoned.push(b) },
+      {
+        signal: controller.signal,
+        onAbandoned: (b) => {
+          abandoned.push(b);
+          return false;
+        },
+      },
     );
     const b = batch(1);
     await pool.dispatch(b);

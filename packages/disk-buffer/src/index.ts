@@ -1,3 +1,4 @@
 export * from './disk-buffer.js';
 export * from './errors.js';
 export * from './file-system.js';
+export * from './spill-channel.js';

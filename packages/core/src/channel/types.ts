@@ -60,4 +60,15 @@ export interface BufferChannel<T> extends ChannelSender<T>, ChannelReceiver<T> {
    * still queued are handed back to the caller (not counted as drops: the caller decides).
    */
   abort(reason?: unknown): T[];
+  /**
+   * Offered each item a consumer was still working on when the pipeline stopped hard (a sink
+   * write cut short at the deadline). Return true to take it over — the buffer then settles its
+   * acknowledgement — e.g. to persist it for the next start; false leaves it counted as lost.
+   */
+  reclaim?(item: T): boolean;
+  /**
+   * Called once at the end of `pipeline.stop()`, after every stage has ended: a buffer that
+   * keeps data across restarts persists what it still holds here and releases its files.
+   */
+  shutdown?(signal: AbortSignal): Promise<void>;
 }

@@ -71,7 +71,7 @@ export class OutputPool {
   readonly #write: Write;
   readonly #signal: AbortSignal;
   readonly #onError: (err: unknown, batch: Batch) => void;
-  readonly #onAbandoned: (batch: Batch) => void;
+  readonly #onAbandoned: (batch: Batch) => boolean | undefined;
   /** Free workers; the top (end) is the most recently used. Never longer than maxWorkers. */
   readonly #free: Worker[] = [];
   readonly #workers = new Set<Worker>();
@@ -93,8 +93,11 @@ export class OutputPool {
       /** Aborted when the owner stops hard: writes in flight are abandoned. */
       signal: AbortSignal;
       onError?: (err: unknown, batch: Batch) => void;
-      /** Sees each batch whose write was cut short by `signal` (settled as `dropped`). */
-      onAbandoned?: (batch: Batch) => void;
+      /**
+       * Sees each batch whose write was cut short by `signal`. Returning true takes the batch
+       * over (its owner settles it); otherwise the pool settles it as `dropped`.
+       */
+      onAbandoned?: (batch: Batch) => boolean | undefined;
     },
   ) {
     this.name = name;
@@ -117,7 +120,7 @@ export class OutputPool {
     this.#write = write;
     this.#signal = options.signal;
     this.#onError = options.onError ?? (() => {});
-    this.#onAbandoned = options.onAbandoned ?? (() => {});
+    this.#onAbandoned = options.onAbandoned ?? (() => false);
     this.#reaper = setInterval(() => this.reapIdle(), Math.max(10, this.idleTimeoutMs / 2));
     this.#reaper.unref();
   }
@@ -206,7 +209,8 @@ export class OutputPool {
 
   async #run(worker: Worker): Promise<void> {
     for await (const batch of worker.inbox) {
-      this.#settle(batch, await this.#deliver(batch, worker.id));
+      const outcome = await this.#deliver(batch, worker.id);
+      if (outcome) this.#settle(batch, outcome);
       worker.lastUsed = performance.now();
       if (!this.#workers.has(worker)) continue;
       this.#free.push(worker);
@@ -217,11 +221,15 @@ export class OutputPool {
     }
   }
 
-  async #deliver(batch: Batch, workerId: number): Promise<Exclude<SinkOutcome, undefined>> {
-    const abandon = () => {
-      this.#onAbandoned(batch);
-      return { status: 'dropped', reason: 'shutdown_deadline' } as const;
-    };
+  /** The outcome to settle, or undefined when the batch was abandoned and taken over. */
+  async #deliver(
+    batch: Batch,
+    workerId: number,
+  ): Promise<Exclude<SinkOutcome, undefined> | undefined> {
+    const abandon = () =>
+      this.#onAbandoned(batch)
+        ? undefined
+        : ({ status: 'dropped', reason: 'shutdown_deadline' } as const);
     // A write started after the hard stop would never see the abort event: do not start it.
     if (this.#signal.aborted) return abandon();
     try {

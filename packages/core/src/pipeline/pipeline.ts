@@ -31,6 +31,9 @@ import type {
 } from '../stage/contracts.js';
 import { type BufferSpec, type PipelineSpec, validatePipelineSpec } from './spec.js';
 
+/** How long `stop()` lets buffers persist what they hold (spill to disk) before giving up. */
+const PERSIST_BUDGET_MS = 30_000;
+
 export interface StopOptions {
   /** Milliseconds to drain before the hard stop. Default 5000. */
   deadline?: number;
@@ -163,7 +166,12 @@ export class Pipeline {
         ...s.pool,
         signal: this.#hard.signal,
         onError: () => this.#counters.add('sink_errors'),
-        onAbandoned: (batch) => this.#countUndelivered(batch),
+        onAbandoned: (batch) => {
+          // A buffer that persists (spill) takes the batch back for the next start.
+          if (this.#consumers.get(name)!.input.reclaim?.(batch)) return true;
+          this.#countUndelivered(batch);
+          return false;
+        },
       });
       this.#pools.set(name, pool);
       this.metrics.register(`${name}.pool`, 'pool', () => pool.stats());
@@ -230,6 +238,12 @@ export class Pipeline {
     await within(
       grace,
       Promise.allSettled([...this.#sinks.values()].map((sink) => sink.close?.(closing))),
+    );
+    // Buffers persist what they hold last, once nothing can send to or take from them. Writing
+    // to disk is what keeps that data, so it gets its own budget rather than the grace period.
+    const persisting = AbortSignal.timeout(PERSIST_BUDGET_MS);
+    await Promise.allSettled(
+      [...this.#consumers.values()].map((c) => c.input.shutdown?.(persisting)),
     );
     this.#state = 'stopped';
     return {
@@ -428,7 +442,7 @@ export class Pipeline {
         try {
           await pool.dispatch(batch, signal);
         } catch (err) {
-          this.#lose(batch, name);
+          if (!input.reclaim?.(batch)) this.#lose(batch, name);
           throw err;
         }
       }
