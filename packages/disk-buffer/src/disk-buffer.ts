@@ -37,8 +37,8 @@
  */
 import { join } from 'node:path';
 import {
-  AckWatermark,
   type Acknowledgement,
+  AckWatermark,
   type Batch,
   decodeBatch,
   encodeBatch,
@@ -48,6 +48,7 @@ import { DiskBufferError } from './errors.js';
 import { errorCode, type FileHandle, type FileSystem, nodeFileSystem } from './file-system.js';
 import { Ledger } from './internal/ledger.js';
 import { recordBytes, scanRecord, writeRecord } from './internal/record.js';
+import { hooks } from './internal/testing.js';
 
 export type FsyncMode = 'always' | 'interval' | 'never';
 
@@ -96,7 +97,10 @@ export interface DiskBufferStats {
   readonly replayedEvents: number;
   readonly replayedBytes: number;
   readonly ackedRecords: number;
-  /** Records found damaged (CRC mismatch, unreadable region) and skipped. */
+  /**
+   * Records found damaged (CRC mismatch, unreadable region) and skipped by `read()`, each counted
+   * once, from the gap it leaves in the record numbers.
+   */
   readonly corruptRecords: number;
   /** Bytes cut off torn segment tails at open. */
   readonly truncatedBytes: number;
@@ -190,7 +194,7 @@ export class DiskBuffer {
   #replayedEvents = 0;
   #replayedBytes = 0;
   #ackedRecords = 0;
-  #corruptRecords: number;
+  #corruptRecords = 0;
   #truncatedBytes: number;
   readonly #ledgerRebuilt: boolean;
   #writeErrors = 0;
@@ -204,7 +208,6 @@ export class DiskBuffer {
       segments: Segment[];
       writeSeq: number;
       ackedSeq: number;
-      corrupt: number;
       truncated: number;
       rebuilt: boolean;
     },
@@ -221,7 +224,6 @@ export class DiskBuffer {
     this.#writeSeq = init.writeSeq;
     this.#ackedSeq = init.ackedSeq;
     this.#readSeq = init.ackedSeq;
-    this.#corruptRecords = init.corrupt;
     this.#truncatedBytes = init.truncated;
     this.#ledgerRebuilt = init.rebuilt;
     for (const s of init.segments) this.#bytesOnDisk += s.size;
@@ -271,7 +273,6 @@ export class DiskBuffer {
         segments: scan.segments,
         writeSeq,
         ackedSeq,
-        corrupt: scan.corrupt,
         truncated: scan.truncated,
         rebuilt: state === undefined && scan.segments.length > 0,
       });
@@ -432,6 +433,22 @@ export class DiskBuffer {
     await this.#fs.unlink(join(this.dir, 'lock')).catch(() => {});
   }
 
+  static {
+    hooks.crash = (buffer) => buffer.#crash();
+  }
+
+  /** See `simulateCrash` in internal/testing.ts: `close()` without syncing or the ledger. */
+  async #crash(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#exclusive(async () => {
+      await this.#active?.handle.close();
+      await this.#readHandle?.handle.close();
+      await this.#ledger.close();
+    });
+    openDirs.delete(this.dir);
+  }
+
   /** Runs `work` after every earlier exclusive section (writes, reads, syncs) has finished. */
   async #exclusive<R>(work: () => Promise<R>): Promise<R> {
     // Each caller waits for the section running now and re-checks: at most one waiter per
@@ -536,6 +553,18 @@ export class DiskBuffer {
   async #makeRoom(size: number, signal: AbortSignal | undefined): Promise<void> {
     while (this.#bytesOnDisk + size > this.maxBytes) {
       this.#assertOpen();
+      // Space only comes back from sealed segments. When freeing all of them could not make room
+      // (maxBytes close to segmentBytes), the bytes in the way are in the segment being written:
+      // seal it, so that acknowledgements (or drop-oldest) can free it like any other.
+      if (this.#active && this.#active.segment.size + size > this.maxBytes) {
+        await this.#exclusive(async () => {
+          if (this.#active && this.#active.segment.size + size > this.maxBytes) {
+            await this.#seal(this.#active);
+            await this.#reclaim();
+          }
+        });
+        continue;
+      }
       if (this.whenFull === 'drop-oldest') {
         const dropped = await this.#exclusive(() => this.#dropOldestSegment());
         if (dropped) continue;
@@ -587,6 +616,9 @@ export class DiskBuffer {
 
   /** The watermark committed up to `position`: delete segments that are fully acknowledged. */
   #committed(position: number): void {
+    // After close the files belong to the next open, which replays what was not acknowledged by
+    // then: a late acknowledgement must not move positions or delete a segment under it.
+    if (this.#closed) return;
     if (position <= this.#ackedSeq) return; // a record of a dropped segment, acked late
     this.#ackedSeq = position;
     this.#dirty = true;
@@ -638,7 +670,10 @@ export class DiskBuffer {
   > {
     const r = this.#read;
     // Position the reader on the segment holding readSeq (after open, or a dropped segment).
-    while (r.index < this.#segments.length - 1 && this.#segments[r.index]!.endSeq <= this.#readSeq) {
+    while (
+      r.index < this.#segments.length - 1 &&
+      this.#segments[r.index]!.endSeq <= this.#readSeq
+    ) {
       r.index++;
       r.offset = 0;
       r.chunkEnd = r.chunkAt = 0;
@@ -757,7 +792,11 @@ async function takeLock(fs: FileSystem, dir: string): Promise<void> {
     throw new DiskBufferError('ERR_DISK_BUFFER_LOCKED', `disk buffer ${dir} is open already`);
   }
   try {
-    const holder = Number(Buffer.from(await fs.readFile(path)).toString('utf8').trim());
+    const holder = Number(
+      Buffer.from(await fs.readFile(path))
+        .toString('utf8')
+        .trim(),
+    );
     if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) {
       throw new DiskBufferError(
         'ERR_DISK_BUFFER_LOCKED',
@@ -783,17 +822,18 @@ function alive(pid: number): boolean {
 
 /**
  * Scans every segment: finds each one's seq range and valid end, truncates torn tails, deletes
- * segments with no valid record, and counts damaged records.
+ * segments with no valid record. Damaged records are not counted here: `read()` counts each one
+ * from the gap in seq when it skips it, and counting here as well counted every record twice or
+ * three times (once per corrupt step, again for the gap after it), torn tails included.
  */
 async function scanSegments(
   fs: FileSystem,
   dir: string,
   segmentBytes: number,
   ackedFloor: number,
-): Promise<{ segments: Segment[]; endSeq: number; corrupt: number; truncated: number }> {
+): Promise<{ segments: Segment[]; endSeq: number; truncated: number }> {
   const names = (await fs.readdir(dir)).filter((n) => SEGMENT_RE.test(n)).sort();
   const segments: Segment[] = [];
-  let corrupt = 0;
   let truncated = 0;
   let endSeq = 0;
   for (const name of names) {
@@ -825,11 +865,9 @@ async function scanSegments(
           if (step.kind === 'partial') break; // torn tail
         }
         if (step.kind === 'corrupt') {
-          corrupt++;
           pos = chunkAt + step.next;
           continue;
         }
-        if (lastSeq !== undefined && step.seq > lastSeq + 1) corrupt += step.seq - lastSeq - 1;
         firstSeq ??= step.seq;
         lastSeq = step.seq;
         if (step.seq >= ackedFloor) events += step.events;
@@ -851,6 +889,5 @@ async function scanSegments(
       await handle.close().catch(() => {});
     }
   }
-  return { segments, endSeq, corrupt, truncated };
+  return { segments, endSeq, truncated };
 }
-
