@@ -162,3 +162,10 @@ export function median(values: readonly number[]): number {
 export function round2(value: number): number {
   return Math.round(value * 100) / 100;
 }
+
+/** The result of contender `name`; throws when a scenario asks for one it did not race. */
+export function byName(results: readonly ContenderResult[], name: string): ContenderResult {
+  const result = results.find((r) => r.name === name);
+  if (!result) throw new Error(`no result named ${name}`);
+  return result;
+}

@@ -32,8 +32,8 @@ import {
   type LogEvent,
 } from '@spillway/core';
 import { from, map, mergeMap, of } from 'rxjs';
-import { type Contender, race, round2 } from '../race.js';
-import type { ContenderResult, ScenarioDefinition } from '../scenario.js';
+import { byName, type Contender, race, round2 } from '../race.js';
+import type { ScenarioDefinition } from '../scenario.js';
 
 const FULL = { events: 1_000_000, rounds: 5, warmupRounds: 1 };
 const QUICK = { events: 20_000, rounds: 1, warmupRounds: 0 };
@@ -234,10 +234,4 @@ function throughRxjs(events: readonly LogEvent[]): Promise<number> {
         complete: () => resolve(count),
       });
   });
-}
-
-function byName(results: readonly ContenderResult[], name: string): ContenderResult {
-  const result = results.find((r) => r.name === name);
-  if (!result) throw new Error(`no result named ${name}`);
-  return result;
 }

@@ -44,8 +44,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Batch, createEventBatch, encodeBatch, type LogEvent } from '@spillway/core';
 import { DiskBuffer, type DiskBufferOptions } from '@spillway/disk-buffer';
-import { type Contender, race, round2 } from '../race.js';
-import type { ContenderResult, ScenarioDefinition } from '../scenario.js';
+import { byName, type Contender, race, round2 } from '../race.js';
+import type { ScenarioDefinition } from '../scenario.js';
 
 /** 2048 batches × 1024 events × ~92 encoded bytes ≈ 193 MB. */
 const FULL = { batches: 2048, pool: 256, rounds: 5, warmupRounds: 1 };
@@ -161,10 +161,26 @@ function buildPool(size: number): Batch[] {
   return pool;
 }
 
-/** A fresh directory under the OS temp dir, for one run. */
-const tempDir = () => mkdtemp(join(tmpdir(), 'spillway-bench-spill-'));
-const removeDir = (dir: string | undefined) =>
-  dir ? rm(dir, { recursive: true, force: true }) : Promise.resolve();
+/**
+ * A contender's temporary directory (fresh for each run, under the OS temp dir) and the one
+ * file or buffer it keeps open from `prepare` to `run`; `cleanup` closes and removes both.
+ */
+class Scratch<T extends { close(): Promise<void> }> {
+  dir: string | undefined;
+  held: T | undefined;
+
+  async makeDir(): Promise<string> {
+    this.dir = await mkdtemp(join(tmpdir(), 'spillway-bench-spill-'));
+    return this.dir;
+  }
+
+  async cleanup(): Promise<void> {
+    await this.held?.close();
+    this.held = undefined;
+    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+    this.dir = undefined;
+  }
+}
 
 async function fill(buffer: DiskBuffer, work: Work, signal: AbortSignal): Promise<number> {
   let events = 0;
@@ -176,45 +192,37 @@ async function fill(buffer: DiskBuffer, work: Work, signal: AbortSignal): Promis
 }
 
 function spillWriteContender(work: Work): Contender {
-  let dir: string | undefined;
-  let buffer: DiskBuffer | undefined;
+  const scratch = new Scratch<DiskBuffer>();
   return {
     name: 'spill_write',
     async prepare() {
-      dir = await tempDir();
-      buffer = await DiskBuffer.open({ dir, ...BUFFER_OPTIONS });
+      scratch.held = await DiskBuffer.open({ dir: await scratch.makeDir(), ...BUFFER_OPTIONS });
     },
     async run(signal) {
-      const events = await fill(buffer!, work, signal);
-      await buffer!.close();
+      const events = await fill(scratch.held!, work, signal);
+      await scratch.held!.close();
       return events;
     },
-    async cleanup() {
-      await buffer?.close();
-      buffer = undefined;
-      await removeDir(dir);
-      dir = undefined;
-    },
+    cleanup: () => scratch.cleanup(),
   };
 }
 
 function spillReplayContender(work: Work): Contender {
-  let dir: string | undefined;
-  let buffer: DiskBuffer | undefined;
+  const scratch = new Scratch<DiskBuffer>();
   return {
     name: 'spill_replay',
     async prepare(signal) {
-      dir = await tempDir();
+      const dir = await scratch.makeDir();
       const writer = await DiskBuffer.open({ dir, ...BUFFER_OPTIONS });
       try {
         await fill(writer, work, signal);
       } finally {
         await writer.close();
       }
-      buffer = await DiskBuffer.open({ dir, ...BUFFER_OPTIONS });
+      scratch.held = await DiskBuffer.open({ dir, ...BUFFER_OPTIONS });
     },
     async run(signal) {
-      const disk = buffer!;
+      const disk = scratch.held!;
       let events = 0;
       for (let rec = await disk.read(signal); rec; rec = await disk.read(signal)) {
         events += rec.batch.count;
@@ -223,12 +231,7 @@ function spillReplayContender(work: Work): Contender {
       await disk.close();
       return events;
     },
-    async cleanup() {
-      await buffer?.close();
-      buffer = undefined;
-      await removeDir(dir);
-      dir = undefined;
-    },
+    cleanup: () => scratch.cleanup(),
   };
 }
 
@@ -240,16 +243,14 @@ async function writeAll(file: FileHandle, bytes: Uint8Array): Promise<void> {
 }
 
 function rawWriteContender(work: Work): Contender {
-  let dir: string | undefined;
-  let file: FileHandle | undefined;
+  const scratch = new Scratch<FileHandle>();
   return {
     name: 'raw_write',
     async prepare() {
-      dir = await tempDir();
-      file = await open(join(dir, 'raw.bin'), 'w');
+      scratch.held = await open(join(await scratch.makeDir(), 'raw.bin'), 'w');
     },
     async run(signal) {
-      const handle = file!;
+      const handle = scratch.held!;
       let events = 0;
       for (let i = 0; i < work.batches; i++) {
         signal.throwIfAborted();
@@ -258,26 +259,19 @@ function rawWriteContender(work: Work): Contender {
       }
       await handle.datasync();
       await handle.close();
-      file = undefined;
+      scratch.held = undefined;
       return events;
     },
-    async cleanup() {
-      await file?.close();
-      file = undefined;
-      await removeDir(dir);
-      dir = undefined;
-    },
+    cleanup: () => scratch.cleanup(),
   };
 }
 
 function rawReadContender(work: Work): Contender {
-  let dir: string | undefined;
-  let file: FileHandle | undefined;
+  const scratch = new Scratch<FileHandle>();
   return {
     name: 'raw_read',
     async prepare(signal) {
-      dir = await tempDir();
-      const path = join(dir, 'raw.bin');
+      const path = join(await scratch.makeDir(), 'raw.bin');
       const writer = await open(path, 'w');
       try {
         for (let i = 0; i < work.batches; i++) {
@@ -288,10 +282,10 @@ function rawReadContender(work: Work): Contender {
       } finally {
         await writer.close();
       }
-      file = await open(path, 'r');
+      scratch.held = await open(path, 'r');
     },
     async run(signal) {
-      const handle = file!;
+      const handle = scratch.held!;
       let events = 0;
       for (let i = 0; i < work.batches; i++) {
         signal.throwIfAborted();
@@ -306,20 +300,9 @@ function rawReadContender(work: Work): Contender {
         events += work.batchAt(i).count;
       }
       await handle.close();
-      file = undefined;
+      scratch.held = undefined;
       return events;
     },
-    async cleanup() {
-      await file?.close();
-      file = undefined;
-      await removeDir(dir);
-      dir = undefined;
-    },
+    cleanup: () => scratch.cleanup(),
   };
-}
-
-function byName(results: readonly ContenderResult[], name: string): ContenderResult {
-  const result = results.find((r) => r.name === name);
-  if (!result) throw new Error(`no result named ${name}`);
-  return result;
 }
