@@ -1,6 +1,7 @@
 import './internal/dispose.js';
 
 export * from './ack/acknowledgement.js';
+export * from './ack/intake-budget.js';
 export * from './ack/watermark.js';
 export * from './channel/channel.js';
 export * from './channel/full-policy.js';

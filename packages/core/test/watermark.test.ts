@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { AckWatermark } from '../src/index.js';
+import { AckWatermark, isCommittable } from '../src/index.js';
 
 describe('AckWatermark', () => {
   it('commits only the contiguous settled prefix when acks arrive out of order', () => {
@@ -20,6 +20,7 @@ describe('AckWatermark', () => {
       pending: 2,
       totalTracked: 5,
       totalCommitted: 0,
+      held: false,
     });
 
     acks[0]!.settle('delivered');
@@ -116,5 +117,23 @@ describe('AckWatermark', () => {
       ),
       { seed: 7, numRuns: 200 },
     );
+  });
+
+  it('holds at a batch cut off by a shutdown: it and everything after stay uncommitted', async () => {
+    const wm = new AckWatermark<number>({ commitWhen: isCommittable, maxInFlight: 4 });
+    const acks = [10, 20, 30, 40].map((p) => wm.tryTrack(p)!);
+    acks[2]!.settle('dropped', 'http.pool:shutdown_deadline');
+    acks[3]!.settle('delivered');
+    acks[1]!.settle('dropped', 'http.in:full_drop_newest');
+    assert.equal(wm.committed, undefined);
+    acks[0]!.settle('delivered');
+    // 10 and 20 commit (a policy drop is final); 30 was cut off, so 30 and 40 are read again.
+    assert.equal(wm.committed, 20);
+    assert.equal(wm.stats().held, true);
+    // Room is still made, and idle still comes, so a stopping source never deadlocks.
+    await wm.whenIdle();
+    const later = wm.tryTrack(50)!;
+    later.settle('delivered');
+    assert.equal(wm.committed, 20);
   });
 });

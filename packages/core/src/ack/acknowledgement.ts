@@ -17,6 +17,12 @@ export interface AckOutcome {
   readonly reasons: readonly string[];
 }
 
+/**
+ * The reason suffix of a batch that a stop cut off before delivery (`<stage>:shutdown_deadline`):
+ * not a policy drop, so replaying sources read it again (see `isCommittable`).
+ */
+export const SHUTDOWN_DEADLINE = 'shutdown_deadline';
+
 const rank: Record<DeliveryStatus, number> = { delivered: 0, dropped: 1, rejected: 2 };
 const MAX_REASONS = 8;
 

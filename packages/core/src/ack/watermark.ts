@@ -14,13 +14,20 @@
 import { abortError, SpillwayError } from '../errors.js';
 import { Ring } from '../internal/ring.js';
 import { WaitList } from '../internal/wait-list.js';
-import { Acknowledgement } from './acknowledgement.js';
+import { Acknowledgement, type AckOutcome, SHUTDOWN_DEADLINE } from './acknowledgement.js';
 
 export interface WatermarkOptions<P> {
   /** Most unsettled batches tracked at once; `track()` waits beyond it. Default 1024. */
   maxInFlight?: number;
   /** Called with the new committed position each time the watermark advances. */
   onCommit?: (position: P) => void;
+  /**
+   * Whether a settled batch may be committed. The first batch that may not *holds* the
+   * watermark: neither it nor anything read after it is committed in this run, so a restart
+   * reads them again. Default: every outcome commits. Replaying sources pass
+   * {@link isCommittable} so that batches cut off by a shutdown deadline are read again.
+   */
+  commitWhen?: (outcome: AckOutcome) => boolean;
 }
 
 export interface WatermarkStats<P> {
@@ -31,11 +38,26 @@ export interface WatermarkStats<P> {
   readonly pending: number;
   readonly totalTracked: number;
   readonly totalCommitted: number;
+  /** True once a batch that may not be committed settled: the committed position is final. */
+  readonly held: boolean;
 }
 
 interface Entry<P> {
   position: P;
   settled: boolean;
+  committable: boolean;
+}
+
+/**
+ * The default rule of replaying sources: commit whatever settled, except batches that a stop cut
+ * off before delivery (dropped with a `shutdown_deadline` reason) — those are read again on the
+ * next start. Batches dropped by a configured policy or rejected (dead-lettered) are committed:
+ * reading them again would not change their fate.
+ */
+export function isCommittable(outcome: AckOutcome): boolean {
+  return !(
+    outcome.status === 'dropped' && outcome.reasons.some((r) => r.endsWith(SHUTDOWN_DEADLINE))
+  );
 }
 
 /**
@@ -55,16 +77,19 @@ interface Entry<P> {
 export class AckWatermark<P> {
   readonly #ring: Ring<Entry<P>>;
   readonly #onCommit: ((position: P) => void) | undefined;
+  readonly #commitWhen: ((outcome: AckOutcome) => boolean) | undefined;
   readonly #roomWaiters = new WaitList<() => void>();
   readonly #idleWaiters: (() => void)[] = [];
   #committed: P | undefined;
   #inFlight = 0;
   #totalTracked = 0;
   #totalCommitted = 0;
+  #held = false;
 
   constructor(options: WatermarkOptions<P> = {}) {
     this.#ring = new Ring(options.maxInFlight ?? 1024);
     this.#onCommit = options.onCommit;
+    this.#commitWhen = options.commitWhen;
   }
 
   get committed(): P | undefined {
@@ -74,12 +99,13 @@ export class AckWatermark<P> {
   /** Tracks a batch ending at `position` if there is room now. */
   tryTrack(position: P): Acknowledgement | undefined {
     if (this.#ring.full) return undefined;
-    const entry: Entry<P> = { position, settled: false };
+    const entry: Entry<P> = { position, settled: false, committable: true };
     this.#ring.push(entry);
     this.#inFlight++;
     this.#totalTracked++;
-    return new Acknowledgement(() => {
+    return new Acknowledgement((outcome) => {
       entry.settled = true;
+      entry.committable = this.#commitWhen?.(outcome) ?? true;
       this.#inFlight--;
       this.#advance();
     });
@@ -120,6 +146,7 @@ export class AckWatermark<P> {
       pending: this.#ring.length - this.#inFlight,
       totalTracked: this.#totalTracked,
       totalCommitted: this.#totalCommitted,
+      held: this.#held,
     };
   }
 
@@ -127,13 +154,16 @@ export class AckWatermark<P> {
     let advanced = false;
     for (let head = this.#ring.peek(); head?.settled; head = this.#ring.peek()) {
       this.#ring.shift();
-      this.#committed = head.position;
-      this.#totalCommitted++;
-      advanced = true;
+      if (!head.committable) this.#held = true;
+      if (!this.#held) {
+        this.#committed = head.position;
+        this.#totalCommitted++;
+        advanced = true;
+      }
+      // Room is made even when held, so that a source never deadlocks on `track()`.
       this.#roomWaiters.shift()?.();
     }
-    if (!advanced) return;
-    this.#onCommit?.(this.#committed as P);
+    if (advanced) this.#onCommit?.(this.#committed as P);
     if (this.#ring.length === 0) {
       for (const resolve of this.#idleWaiters.splice(0)) resolve();
     }

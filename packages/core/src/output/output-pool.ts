@@ -16,7 +16,7 @@
  *   `minWorkers`.
  */
 import { performance } from 'node:perf_hooks';
-import type { DeliveryStatus } from '../ack/acknowledgement.js';
+import { type DeliveryStatus, SHUTDOWN_DEADLINE } from '../ack/acknowledgement.js';
 import { Channel } from '../channel/channel.js';
 import { abortError, SpillwayError } from '../errors.js';
 import type { Batch } from '../event/batch.js';
@@ -229,7 +229,7 @@ export class OutputPool {
     const abandon = () =>
       this.#onAbandoned(batch)
         ? undefined
-        : ({ status: 'dropped', reason: 'shutdown_deadline' } as const);
+        : ({ status: 'dropped', reason: SHUTDOWN_DEADLINE } as const);
     // A write started after the hard stop would never see the abort event: do not start it.
     if (this.#signal.aborted) return abandon();
     try {

@@ -16,6 +16,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Observable } from 'rxjs';
+import { SHUTDOWN_DEADLINE } from '../ack/acknowledgement.js';
 import { Channel } from '../channel/channel.js';
 import type { BufferChannel } from '../channel/types.js';
 import { PipelineInvalidError, SpillwayError } from '../errors.js';
@@ -331,7 +332,7 @@ export class Pipeline {
 
   #lose(batch: Batch, where: string): void {
     this.#countUndelivered(batch);
-    batch.ack.settle('dropped', `${where}:shutdown_deadline`);
+    batch.ack.settle('dropped', `${where}:${SHUTDOWN_DEADLINE}`);
   }
 
   #countUndelivered(batch: Batch): void {
