@@ -5,6 +5,11 @@
  */
 import type { ScenarioDefinition } from './scenario.js';
 import { channelScenario } from './scenarios/channel.js';
+import { sourcesScenario } from './scenarios/sources.js';
 import { spillScenario } from './scenarios/spill.js';
 
-export const scenarios: readonly ScenarioDefinition[] = [channelScenario, spillScenario];
+export const scenarios: readonly ScenarioDefinition[] = [
+  channelScenario,
+  spillScenario,
+  sourcesScenario,
+];

@@ -57,6 +57,10 @@ describe('IntakeBudget', () => {
     // 1000 used + 500 wanted - 1000 max = 500 excess at 100 B/s.
     assert.equal(budget.retryAfterSec(500), 5);
     assert.equal(budget.retryAfterSec(1), 1, 'never below the minimum');
+    // A refund frees room but is not drain: bad requests must not shorten Retry-After.
+    budget.refund(100);
+    assert.equal(budget.usedBytes, 900);
+    assert.equal(budget.drainRate(), 100);
     // Slots older than the window are forgotten.
     c.t += 20_000;
     assert.equal(budget.drainRate(), 0);

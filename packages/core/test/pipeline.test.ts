@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   type AckOutcome,
+  type Batch,
   createEventBatch,
   definePipeline,
   defineSource,
@@ -184,6 +185,51 @@ describe('pipeline runtime', () => {
     // Everything the source emitted arrived: the buffered batches were drained, not dropped.
     assert.deepEqual(rec.seqs, range(rec.seqs.length));
     assert.ok(rec.seqs.length >= 9, 'the buffer and the worker were full when the stop began');
+  });
+
+  it("counts a batch the source withdrew with its own signal as the source's, not as lost", async () => {
+    const rec = newRecorder();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    rec.gate = () => gate;
+    const withdrawn: Batch[] = [];
+    const impatient = defineSource<Record<string, never>>({
+      type: 'impatient',
+      build: () => ({
+        async run(ctx) {
+          // Fills the worker, the pool's hand-off and the one-slot buffer, then gives up.
+          for (let seq = 0; seq < 6; seq++) {
+            const batch = createEventBatch({
+              source: ctx.name,
+              events: [{ timestamp: 0, message: `m${seq}`, attributes: { seq } }],
+            });
+            await ctx.emit(batch, AbortSignal.timeout(50)).catch(() => withdrawn.push(batch));
+          }
+        },
+      }),
+    });
+    const pipeline = await definePipeline({
+      sources: { src: impatient({}) },
+      sinks: { out: { inputs: ['src'], stage: recorder({ into: rec }), pool: { maxWorkers: 1 } } },
+      defaultBuffer: { capacity: 1 },
+    }).build();
+    pipeline.start();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    release();
+    await pipeline.done();
+    const result = await pipeline.stop();
+    assert.ok(withdrawn.length >= 1 && withdrawn.length < 6, `${withdrawn.length} withdrawn`);
+    for (const batch of withdrawn) {
+      assert.deepEqual(batch.ack.outcome, { status: 'dropped', reasons: ['src→out:withdrawn'] });
+    }
+    assert.deepEqual(result.undelivered, { batches: 0, events: 0 });
+    const gone = new Set(
+      withdrawn.map((b) => b.payload.kind === 'events' && b.payload.events[0]!.attributes!.seq),
+    );
+    assert.deepEqual(
+      rec.seqs,
+      range(6).filter((seq) => !gone.has(seq)),
+    );
   });
 
   it('refuses to start twice and disposes with await using', async () => {

@@ -23,6 +23,12 @@ export interface AckOutcome {
  */
 export const SHUTDOWN_DEADLINE = 'shutdown_deadline';
 
+/**
+ * The reason suffix of a batch whose `emit()` the source aborted with its own signal before
+ * every consumer took it (`<source>→<consumer>:withdrawn`): the source still owns the data.
+ */
+export const WITHDRAWN = 'withdrawn';
+
 const rank: Record<DeliveryStatus, number> = { delivered: 0, dropped: 1, rejected: 2 };
 const MAX_REASONS = 8;
 

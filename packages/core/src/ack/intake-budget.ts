@@ -40,8 +40,8 @@ export interface IntakeBudgetStats {
  * When to use: in a source whose clients can retry (HTTP, OTLP), to refuse work up front
  * instead of accepting it and then blocking or dropping it.
  *
- * Gotchas: every successful `tryReserve(n)` must be paired with exactly one `release(n)` —
- * directly when the request fails before its data was emitted, or through `releaseOnSettle()`.
+ * Gotchas: every successful `tryReserve(n)` must be paired with exactly one give-back:
+ * `refund(n)` when the request fails before its data was emitted, else `releaseOnSettle()`.
  * When the budget is empty a reservation always succeeds, even above `maxBytes`, so that a
  * single request larger than the budget (but within the body limit) is not refused forever.
  *
@@ -94,6 +94,15 @@ export class IntakeBudget {
     this.#used = Math.max(0, this.#used - bytes);
     this.#advance();
     this.#slots[this.#slotSecond % this.#slots.length]! += bytes;
+  }
+
+  /**
+   * Gives back bytes of a request that failed before its data entered the pipeline (malformed,
+   * client gone): unlike `release()`, they do not count as drained, so a burst of bad requests
+   * cannot make `Retry-After` look shorter than the pipeline's real pace.
+   */
+  refund(bytes: number): void {
+    this.#used = Math.max(0, this.#used - bytes);
   }
 
   /** Releases `bytes` once `ack` settles, whatever the outcome. */

@@ -14,7 +14,12 @@
 import { abortError, SpillwayError } from '../errors.js';
 import { Ring } from '../internal/ring.js';
 import { WaitList } from '../internal/wait-list.js';
-import { Acknowledgement, type AckOutcome, SHUTDOWN_DEADLINE } from './acknowledgement.js';
+import {
+  Acknowledgement,
+  type AckOutcome,
+  SHUTDOWN_DEADLINE,
+  WITHDRAWN,
+} from './acknowledgement.js';
 
 export interface WatermarkOptions<P> {
   /** Most unsettled batches tracked at once; `track()` waits beyond it. Default 1024. */
@@ -50,13 +55,14 @@ interface Entry<P> {
 
 /**
  * The default rule of replaying sources: commit whatever settled, except batches that a stop cut
- * off before delivery (dropped with a `shutdown_deadline` reason) — those are read again on the
- * next start. Batches dropped by a configured policy or rejected (dead-lettered) are committed:
- * reading them again would not change their fate.
+ * off before delivery (`shutdown_deadline`) or that the source withdrew (`withdrawn`) — those
+ * are read again on the next start. Batches dropped by a configured policy or rejected
+ * (dead-lettered) are committed: reading them again would not change their fate.
  */
 export function isCommittable(outcome: AckOutcome): boolean {
   return !(
-    outcome.status === 'dropped' && outcome.reasons.some((r) => r.endsWith(SHUTDOWN_DEADLINE))
+    outcome.status === 'dropped' &&
+    outcome.reasons.some((r) => r.endsWith(SHUTDOWN_DEADLINE) || r.endsWith(WITHDRAWN))
   );
 }
 

@@ -16,7 +16,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Observable } from 'rxjs';
-import { SHUTDOWN_DEADLINE } from '../ack/acknowledgement.js';
+import { SHUTDOWN_DEADLINE, WITHDRAWN } from '../ack/acknowledgement.js';
 import { Channel } from '../channel/channel.js';
 import type { BufferChannel } from '../channel/types.js';
 import { PipelineInvalidError, SpillwayError } from '../errors.js';
@@ -322,8 +322,15 @@ export class Pipeline {
       try {
         if ((await consumers[i]!.input.send(batch, signal)) === 'dropped') outcome = 'dropped';
       } catch (err) {
-        for (let j = i; j < consumers.length; j++)
-          this.#lose(batch, `${stage}→${consumers[j]!.name}`);
+        // Aborted by the caller's own signal (a receiver's timeout, a source stopping), not by
+        // the hard stop: the source withdrew the batch and still owns it — it answers its
+        // client, or reads it again — so this is not the pipeline's loss.
+        const withdrawn = !this.#hard.signal.aborted && signal.aborted;
+        for (let j = i; j < consumers.length; j++) {
+          const where = `${stage}→${consumers[j]!.name}`;
+          if (withdrawn) batch.ack.settle('dropped', `${where}:${WITHDRAWN}`);
+          else this.#lose(batch, where);
+        }
         throw err;
       }
     }
