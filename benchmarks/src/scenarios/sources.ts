@@ -2,8 +2,12 @@
  * Scenario `sources`: what a source costs over the physical limit of its input.
  *
  * ```
- *   file_tail   file source (fresh checkpoints) ─▶ [out.in] ─▶ blackhole sink      (timed: start → all lines → stop)
- *   raw_read    open ─▶ read 256 KiB chunks ─▶ count newlines ─▶ close            (timed)
+ *   file_tail     file source (fresh checkpoints) ─▶ [out.in] ─▶ blackhole sink    (timed: start → all lines → stop)
+ *   raw_read      open ─▶ read 256 KiB chunks ─▶ count newlines ─▶ close          (timed)
+ *   otlp_receiver keep-alive client, 8 requests in flight ─▶ otlp source ─▶ blackhole, 200 after queued
+ *   bare_http     the same client ─▶ node:http server that reads each body and answers 200
+ *   udp_receiver  one client socket, windows of 256 datagrams ─▶ udp source ─▶ blackhole
+ *   bare_dgram    the same client ─▶ a node:dgram socket that counts datagrams
  * ```
  *
  * The file is written once before the race and read from the page cache by both contenders:
@@ -12,17 +16,34 @@
  * bytes, not disk speed. Both count lines with `Buffer.indexOf`, and both use 256 KiB reads.
  * The file source's timed run includes its start (first scan, checkpoint store) and its stop
  * (waiting for the last acknowledgements, the final atomic checkpoint write with its fsyncs).
+ *
+ * OTLP: both servers get identical requests (an OTLP/HTTP JSON export of 100 log records, built
+ * once) from the same client, 8 at a time over keep-alive connections; the server is started
+ * before the clock. The receiver parses every record into an event, batches it and answers only
+ * once the batch is queued; the bare server only reads the body. Events are records.
+ *
+ * UDP: the client sends windows of 256 datagrams and waits until the server has counted them
+ * before the next window, so no contender is measured while the kernel drops: the rate is what
+ * each accepts with zero drops. The udp source must report zero in-process and kernel drops,
+ * else the run fails.
  */
+import { createSocket } from 'node:dgram';
 import { mkdtemp, open, rm } from 'node:fs/promises';
+import { Agent, createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { definePipeline, defineSink } from '@spillway/core';
-import { file } from '@spillway/sources';
+import { setTimeout as delay } from 'node:timers/promises';
+import { definePipeline, defineSink, type Pipeline, type SourceDefinition } from '@spillway/core';
+import { file, otlp, udp } from '@spillway/sources';
 import { byName, type Contender, race, round2 } from '../race.js';
 import type { ScenarioDefinition } from '../scenario.js';
 
-const FULL = { lines: 2_000_000, rounds: 5, warmupRounds: 1 };
-const QUICK = { lines: 20_000, rounds: 1, warmupRounds: 0 };
+const FULL = { lines: 2_000_000, requests: 4000, datagrams: 200_000, rounds: 5, warmupRounds: 1 };
+const QUICK = { lines: 20_000, requests: 40, datagrams: 2048, rounds: 1, warmupRounds: 0 };
+const RECORDS_PER_REQUEST = 100;
+const REQUESTS_IN_FLIGHT = 8;
+const DATAGRAM_WINDOW = 256;
 const CHUNK_BYTES = 256 * 1024;
 
 /** A blackhole sink that calls `done` once `expected` lines have reached it. */
@@ -46,11 +67,18 @@ export const sourcesScenario: ScenarioDefinition = {
     'Pass-through throughput of sources into a blackhole sink. `file_tail`: the file source ' +
     'reads a file of access-log lines (~110 bytes each) from its start with fresh checkpoints, ' +
     'through one bounded channel, until the sink has every line; start and stop (final ' +
-    'checkpoint write) are inside the clock.',
+    'checkpoint write) are inside the clock. `otlp_receiver`: OTLP/HTTP JSON exports of 100 ' +
+    'log records, 8 requests in flight over keep-alive, each parsed into events and answered ' +
+    'once queued. `udp_receiver`: 100-byte datagrams in windows of 256, counted with zero drops.',
   peers:
     '`raw_read`: a plain `FileHandle.read` loop over the same file in 256 KiB chunks that only ' +
-    'counts newlines — the physical-limit proxy for any file reader.',
-  targets: [{ ratio: 'file_vs_raw_read', atLeast: 0.7 }],
+    'counts newlines — the physical-limit proxy for any file reader. `bare_http`: a `node:http` ' +
+    'server that only reads the same bodies and answers 200. `bare_dgram`: a `node:dgram` ' +
+    'socket that only counts the same datagrams.',
+  targets: [
+    { ratio: 'file_vs_raw_read', atLeast: 0.7 },
+    { ratio: 'otlp_vs_bare_http', atLeast: 0.7 },
+  ],
   async run({ signal, quick, log }) {
     const params = quick ? QUICK : FULL;
     const dir = await mkdtemp(join(tmpdir(), 'spillway-bench-sources-'));
@@ -58,22 +86,49 @@ export const sourcesScenario: ScenarioDefinition = {
       const path = join(dir, 'access.log');
       const bytes = await writeAccessLog(path, params.lines);
       log(`  ${params.lines.toLocaleString('en-US')} lines, ${(bytes / 1e6).toFixed(1)} MB`);
-      const results = await race([fileTailContender(path, params.lines), rawReadContender(path)], {
-        signal,
-        log,
-        rounds: params.rounds,
-        warmupRounds: params.warmupRounds,
-        expectedEvents: params.lines,
-        expectedBytes: bytes,
-      });
+      const raced = (contenders: Contender[], events: number, bytes: number) =>
+        race(contenders, {
+          signal,
+          log,
+          rounds: params.rounds,
+          warmupRounds: params.warmupRounds,
+          expectedEvents: events,
+          expectedBytes: bytes,
+        });
+      const files = await raced(
+        [fileTailContender(path, params.lines), rawReadContender(path)],
+        params.lines,
+        bytes,
+      );
+      const body = Buffer.from(otlpExport(RECORDS_PER_REQUEST));
+      const records = params.requests * RECORDS_PER_REQUEST;
+      const https = await raced(
+        [otlpContender(body, params.requests), bareHttpContender(body, params.requests)],
+        records,
+        params.requests * body.length,
+      );
+      const datagram = Buffer.from(`${'x'.repeat(99)}\n`);
+      const dgrams = await raced(
+        [udpContender(datagram, params.datagrams), bareDgramContender(datagram, params.datagrams)],
+        params.datagrams,
+        params.datagrams * datagram.length,
+      );
+      const results = [...files, ...https, ...dgrams];
       const rate = (name: string) => byName(results, name).eventsPerSec;
       return {
         results,
-        ratios: { file_vs_raw_read: round2(rate('file_tail') / rate('raw_read')) },
+        ratios: {
+          file_vs_raw_read: round2(rate('file_tail') / rate('raw_read')),
+          otlp_vs_bare_http: round2(rate('otlp_receiver') / rate('bare_http')),
+          udp_vs_bare_dgram: round2(rate('udp_receiver') / rate('bare_dgram')),
+        },
         setup: {
           lines: params.lines,
-          'MB per run': round2(bytes / 1e6),
+          'MB per file run': round2(bytes / 1e6),
           'read size': `${CHUNK_BYTES / 1024} KiB`,
+          'OTLP requests per run': `${params.requests} × ${RECORDS_PER_REQUEST} records (${body.length} bytes, JSON)`,
+          'requests in flight': REQUESTS_IN_FLIGHT,
+          'datagrams per run': `${params.datagrams} × ${datagram.length} bytes, windows of ${DATAGRAM_WINDOW}`,
           'channel capacity': '16 batches',
           rounds: params.rounds,
           'warm-up rounds': params.warmupRounds,
@@ -152,6 +207,218 @@ function rawReadContender(path: string): Contender {
         await handle.close();
       }
       return lines;
+    },
+  };
+}
+
+/** An OTLP/HTTP JSON logs export of `records` access-log records. */
+function otlpExport(records: number): string {
+  const logRecords = Array.from({ length: records }, (_, i) => ({
+    timeUnixNano: String(1_735_689_600_000_000_000n + BigInt(i) * 1_000_000n),
+    severityNumber: 9,
+    severityText: 'INFO',
+    body: { stringValue: `GET /api/items/${i} 200 ${i % 97}ms` },
+    attributes: [
+      { key: 'http.status_code', value: { intValue: '200' } },
+      { key: 'host', value: { stringValue: `web-${i % 8}` } },
+    ],
+  }));
+  return JSON.stringify({
+    resourceLogs: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'bench' } }] },
+        scopeLogs: [{ scope: { name: 'bench' }, logRecords }],
+      },
+    ],
+  });
+}
+
+/** Sends `requests` POSTs of `body`, `REQUESTS_IN_FLIGHT` at a time; every answer must be 200. */
+async function postAll(port: number, body: Buffer, requests: number): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: REQUESTS_IN_FLIGHT });
+  let next = 0;
+  const one = () =>
+    new Promise<void>((resolve, reject) => {
+      const req = request(
+        {
+          agent,
+          port,
+          host: '127.0.0.1',
+          method: 'POST',
+          path: '/v1/logs',
+          headers: { 'content-type': 'application/json', 'content-length': body.length },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () =>
+            res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`)),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  const worker = async () => {
+    while (next < requests) {
+      next++;
+      await one();
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: REQUESTS_IN_FLIGHT }, worker));
+  } finally {
+    agent.destroy();
+  }
+}
+
+/** A pipeline `<source> ─▶ blackhole` that counts events; started before the clock. */
+class CountingPipeline {
+  pipeline: Pipeline | undefined;
+  port = 0;
+  events = 0;
+
+  async start(source: (onListening: (address: { port: number }) => void) => SourceDefinition) {
+    this.events = 0;
+    const listening = new Promise<number>((resolve) => {
+      this.pipeline = undefined;
+      const counted = defineSink<Record<string, never>>({
+        type: 'count',
+        build: () => ({
+          write: async (batch) => {
+            this.events += batch.count;
+            return undefined;
+          },
+        }),
+      });
+      void definePipeline({
+        sources: { in: source((a) => resolve(a.port)) },
+        sinks: { out: { inputs: ['in'], stage: counted({}) } },
+      })
+        .build()
+        .then((p) => {
+          this.pipeline = p;
+          p.start();
+        });
+    });
+    this.port = await listening;
+  }
+
+  /** The source's stats. */
+  sourceStats(): Record<string, unknown> {
+    const entry = this.pipeline?.metrics.snapshot().entries.find((e) => e.id === 'in');
+    return (entry?.stats ?? {}) as Record<string, unknown>;
+  }
+
+  async stop(): Promise<void> {
+    await this.pipeline?.stop({ deadline: 5000 });
+    this.pipeline = undefined;
+  }
+}
+
+function otlpContender(body: Buffer, requests: number): Contender {
+  const server = new CountingPipeline();
+  return {
+    name: 'otlp_receiver',
+    prepare: () => server.start((onListening) => otlp({ port: 0, onListening })),
+    async run() {
+      await postAll(server.port, body, requests);
+      return server.events;
+    },
+    cleanup: () => server.stop(),
+  };
+}
+
+function bareHttpContender(body: Buffer, requests: number): Contender {
+  let http: ReturnType<typeof createServer> | undefined;
+  return {
+    name: 'bare_http',
+    async prepare() {
+      http = createServer((req, res) => {
+        req.on('data', () => {});
+        req.on('end', () => res.end());
+      });
+      await new Promise<void>((resolve) => http!.listen(0, '127.0.0.1', resolve));
+    },
+    async run() {
+      await postAll((http!.address() as AddressInfo).port, body, requests);
+      return requests * RECORDS_PER_REQUEST;
+    },
+    async cleanup() {
+      http?.closeAllConnections();
+      await new Promise((resolve) => http?.close(resolve));
+    },
+  };
+}
+
+/** Sends `count` datagrams in windows, waiting for `received()` to catch up after each. */
+async function sendWindows(port: number, datagram: Buffer, count: number, received: () => number) {
+  const client = createSocket('udp4');
+  try {
+    for (let sent = 0; sent < count; ) {
+      const window = Math.min(DATAGRAM_WINDOW, count - sent);
+      await Promise.all(
+        Array.from(
+          { length: window },
+          () =>
+            new Promise<void>((resolve, reject) =>
+              client.send(datagram, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())),
+            ),
+        ),
+      );
+      sent += window;
+      for (let spins = 0; received() < sent; spins++) {
+        if (spins > 20_000) throw new Error(`datagrams lost: ${received()} of ${sent} arrived`);
+        await delay(0);
+      }
+    }
+  } finally {
+    client.close();
+  }
+}
+
+function udpContender(datagram: Buffer, count: number): Contender {
+  const server = new CountingPipeline();
+  return {
+    name: 'udp_receiver',
+    prepare: () =>
+      server.start((onListening) =>
+        udp({ port: 0, onListening, receiveBufferBytes: 4 * 1024 * 1024 }),
+      ),
+    async run() {
+      // Windows wait for the socket to have received them, as with the bare socket; the batches
+      // still lingering (20 ms) at the end are awaited before the clock stops.
+      await sendWindows(server.port, datagram, count, () =>
+        Number(server.sourceStats().datagrams_received ?? 0),
+      );
+      while (server.events < count) await delay(1);
+      const stats = server.sourceStats();
+      const drops = Object.values((stats.drops ?? {}) as Record<string, number>);
+      if (stats.kernel_drops || drops.some((n) => n > 0)) {
+        throw new Error(`the udp source dropped datagrams: ${JSON.stringify(stats)}`);
+      }
+      return server.events;
+    },
+    cleanup: () => server.stop(),
+  };
+}
+
+function bareDgramContender(datagram: Buffer, count: number): Contender {
+  let socket: ReturnType<typeof createSocket> | undefined;
+  let received = 0;
+  return {
+    name: 'bare_dgram',
+    async prepare() {
+      received = 0;
+      socket = createSocket('udp4');
+      socket.on('message', () => received++);
+      await new Promise<void>((resolve) => socket!.bind(0, '127.0.0.1', resolve));
+    },
+    async run() {
+      await sendWindows(socket!.address().port, datagram, count, () => received);
+      return received;
+    },
+    async cleanup() {
+      await new Promise<void>((resolve) => socket?.close(() => resolve()));
     },
   };
 }
