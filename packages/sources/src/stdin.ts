@@ -12,6 +12,7 @@
 import type { Readable } from 'node:stream';
 import { defineSource } from '@spillway/core';
 import { FrameDecoder } from './internal/frame-decoder.js';
+import { optionChecks } from './internal/option-checks.js';
 import { RecordBatcher } from './internal/record-batcher.js';
 import type { NetFormat } from './net-source-options.js';
 
@@ -43,22 +44,11 @@ export const stdin = defineSource<StdinOptions>({
   type: 'stdin',
   validate(o) {
     const problems: string[] = [];
-    if (o.format !== undefined && o.format !== 'raw' && o.format !== 'syslog') {
-      problems.push('format must be "raw" or "syslog"');
-    }
-    if (o.maxLineBytes !== undefined && !(Number.isInteger(o.maxLineBytes) && o.maxLineBytes > 0)) {
-      problems.push('maxLineBytes must be a positive integer');
-    }
-    if (o.onOversize !== undefined && o.onOversize !== 'truncate' && o.onOversize !== 'drop') {
-      problems.push('onOversize must be "truncate" or "drop"');
-    }
-    if (
-      o.onParseError !== undefined &&
-      o.onParseError !== 'keep-raw' &&
-      o.onParseError !== 'drop'
-    ) {
-      problems.push('onParseError must be "keep-raw" or "drop"');
-    }
+    const check = optionChecks(problems);
+    check.oneOf('format', o.format, ['raw', 'syslog']);
+    check.positiveInteger('maxLineBytes', o.maxLineBytes);
+    check.oneOf('onOversize', o.onOversize, ['truncate', 'drop']);
+    check.oneOf('onParseError', o.onParseError, ['keep-raw', 'drop']);
     return problems;
   },
   build(o) {

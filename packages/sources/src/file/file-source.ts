@@ -18,6 +18,7 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createRawBatch, defineSource, type SourceContext } from '@spillway/core';
+import { optionChecks } from '../internal/option-checks.js';
 import { CheckpointStore, identityKey } from './checkpoints.js';
 import { Discovery, type FoundFile } from './discovery.js';
 import {
@@ -112,18 +113,10 @@ export const file = defineSource<FileSourceOptions>({
   validate(o) {
     const problems = Discovery.problems(o.include);
     if (typeof o.dataDir !== 'string' || o.dataDir === '') problems.push('dataDir is required');
-    for (const key of positiveIntegers) {
-      const value = o[key];
-      if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
-        problems.push(`${key} must be a positive integer`);
-      }
-    }
-    if (o.startAt !== undefined && o.startAt !== 'beginning' && o.startAt !== 'end') {
-      problems.push('startAt must be "beginning" or "end"');
-    }
-    if (o.longLines !== undefined && o.longLines !== 'split' && o.longLines !== 'truncate') {
-      problems.push('longLines must be "split" or "truncate"');
-    }
+    const check = optionChecks(problems);
+    for (const key of positiveIntegers) check.positiveInteger(key, o[key]);
+    check.oneOf('startAt', o.startAt, ['beginning', 'end']);
+    check.oneOf('longLines', o.longLines, ['split', 'truncate']);
     return problems;
   },
   build: (o, { name }) => new FileTail(withDefaults(o), checkpointPath(o.dataDir, name)),
