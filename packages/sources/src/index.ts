@@ -10,6 +10,5 @@ export type {
 } from './http/receiver.js';
 export type { BatchOptions, NetFormat, NetSourceOptions } from './net-source-options.js';
 export * from './stdin.js';
-export * from './syslog/index.js';
 export * from './tcp.js';
 export * from './udp.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { connect as tlsConnect } from 'node:tls';
-import { SpillwayError } from '@spillway/core';
+import { Counters, SpillwayError } from '@spillway/core';
 import { type TcpOptions, tcp } from '../src/tcp.js';
 import { type Harness, num, startNetPipeline, total } from './net-fixtures.js';
 import { waitFor } from './support.js';
@@ -188,6 +188,7 @@ describe('tcp source', () => {
         tcp({ port: 0, tls: { key: 'not a key', cert: 'not a cert' } }).build({
           name: 'x',
           signal: new AbortController().signal,
+          counters: new Counters(),
         }),
       (err) => SpillwayError.is(err, 'ERR_INVALID_OPTION'),
     );

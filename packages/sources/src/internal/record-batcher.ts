@@ -19,9 +19,8 @@ import {
   estimateEventBytes,
   type LogEvent,
 } from '@spillway/core';
+import { parseSyslog, type SyslogErrorCode } from '@spillway/parsers';
 import type { BatchOptions, NetFormat } from '../net-source-options.js';
-import { parseSyslog } from '../syslog/parse.js';
-import type { SyslogErrorCode } from '../syslog/types.js';
 
 /** Attribute with the sender's address, set on every event of a `syslog`-format source. */
 export const PEER_ATTRIBUTE = 'net.peer.address';

@@ -8,7 +8,7 @@ import {
   parseSyslog,
   SYSLOG_FACILITIES,
   type SyslogParseResult,
-} from '../src/syslog/index.js';
+} from '../src/index.js';
 
 const NOW = Date.UTC(2025, 0, 1, 0, 0, 30); // 2025-01-01T00:00:30Z
 const utc = { now: NOW, rfc3164TimeZone: 'utc' } as const;

@@ -10,7 +10,7 @@ import {
   SYSLOG_SEVERITIES,
   type SyslogParseResult,
   severityFromSyslog,
-} from '../src/syslog/index.js';
+} from '../src/index.js';
 
 const CODES = new Set([
   'ERR_SYSLOG_EMPTY',

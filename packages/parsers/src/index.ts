@@ -1,0 +1,2 @@
+export * from './logfmt.js';
+export * from './syslog/index.js';
