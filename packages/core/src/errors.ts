@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'ERR_PIPELINE_STATE'
   | 'ERR_ACK_SETTLED'
   | 'ERR_STAGE_FAILED'
+  | 'ERR_TRANSFORM_FAILED'
+  | 'ERR_PLUGIN_INVALID'
   | 'ERR_ABORTED';
 
 /**

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   type AckOutcome,
   type Batch,
   createEventBatch,
   definePipeline,
+  defineSink,
   defineSource,
+  defineTransform,
   type PipelineInvalidError,
   SpillwayError,
 } from '../src/index.js';
@@ -99,6 +102,136 @@ describe('pipeline runtime', () => {
     const evenIn = snapshot.entries.find((e) => e.id === 'even.in');
     assert.equal(evenIn?.stats.totalOut, 50);
     assert.equal(pipeline.state, 'stopped');
+  });
+
+  it('runs up to `concurrency` batches at once and still emits them in input order', async () => {
+    const out = newRecorder();
+    let inFlight = 0;
+    let most = 0;
+    let calls = 0;
+    const uneven = defineTransform<Record<string, never>>({
+      type: 'uneven',
+      build: () => ({
+        concurrency: 4,
+        async process(batch) {
+          inFlight++;
+          most = Math.max(most, inFlight);
+          // Every third batch is slow and one in seven fails, so later ones finish first.
+          const n = calls++;
+          await delay(n % 3 === 0 ? 15 : 1);
+          inFlight--;
+          if (n % 7 === 6) throw new SpillwayError('ERR_STAGE_FAILED', 'bad batch');
+          return batch;
+        },
+      }),
+    });
+    const outcomes: AckOutcome[] = [];
+    const pipeline = await definePipeline({
+      sources: {
+        gen: defineSource<Record<string, never>>({
+          type: 'acked',
+          build: () => ({
+            async run(ctx) {
+              for (let b = 0; b < 40; b++) {
+                const events = [{ timestamp: 0, message: '', attributes: { seq: b } }];
+                const batch = createEventBatch({ source: ctx.name, events });
+                batch.ack.onSettled((o) => outcomes.push(o));
+                await ctx.emit(batch);
+              }
+            },
+          }),
+        })({}),
+      },
+      transforms: { work: { inputs: ['gen'], stage: uneven({}) } },
+      sinks: { out: { inputs: ['work'], stage: recorder({ into: out }), pool: { maxWorkers: 1 } } },
+      defaultBuffer: { capacity: 8 },
+    }).build();
+    pipeline.start();
+    await pipeline.done();
+    assert.equal(most, 4, 'four batches were in process() at once, never more');
+    assert.deepEqual(
+      out.seqs,
+      range(40).filter((s) => s % 7 !== 6),
+    );
+    await delay(1);
+    assert.equal(outcomes.filter((o) => o.status === 'rejected').length, 5);
+    const work = pipeline.metrics.snapshot().entries.find((e) => e.id === 'work');
+    assert.equal(work?.stats.errors, 5);
+  });
+
+  it('emits a finished result at once, without waiting for later input to fill the window', {
+    timeout: 10_000,
+  }, async () => {
+    const out = newRecorder();
+    let delivered!: () => void;
+    const allThree = new Promise<void>((resolve) => {
+      delivered = resolve;
+    });
+    const pipeline = await definePipeline({
+      sources: {
+        idle: defineSource<Record<string, never>>({
+          type: 'idle-after-three',
+          build: () => ({
+            async run(ctx) {
+              for (let b = 0; b < 3; b++) {
+                const events = [{ timestamp: 0, message: '', attributes: { seq: b } }];
+                await ctx.emit(createEventBatch({ source: ctx.name, events }));
+              }
+              // Like a tailing source: nothing more for now, and not done either.
+              await new Promise((resolve) => ctx.stopping.addEventListener('abort', resolve));
+            },
+          }),
+        })({}),
+      },
+      transforms: {
+        work: {
+          inputs: ['idle'],
+          stage: defineTransform<Record<string, never>>({
+            type: 'wide',
+            build: () => ({ concurrency: 8, process: async (batch) => batch }),
+          })({}),
+        },
+      },
+      sinks: {
+        out: {
+          inputs: ['work'],
+          stage: recorder({
+            into: {
+              ...out,
+              gate: async () => {
+                if (out.seqs.length === 2) delivered();
+              },
+            },
+          }),
+          pool: { maxWorkers: 1 },
+        },
+      },
+    }).build();
+    pipeline.start();
+    await allThree;
+    await pipeline.stop({ deadline: 2000 });
+    assert.deepEqual(out.seqs, [0, 1, 2]);
+  });
+
+  it("exports what each stage counts on its build context's counters", async () => {
+    const counting = defineSink<Record<string, never>>({
+      type: 'counting',
+      build: (_o, ctx) => ({
+        async write(batch) {
+          ctx.counters.add('seen_events', batch.count);
+          return undefined;
+        },
+        stats: () => ({ own: 1 }),
+      }),
+    });
+    const pipeline = await definePipeline({
+      sources: { gen: counter({ batches: 3, batchSize: 5 }) },
+      sinks: { out: { inputs: ['gen'], stage: counting({}) } },
+    }).build();
+    pipeline.start();
+    await pipeline.done();
+    const out = pipeline.metrics.snapshot().entries.find((e) => e.id === 'out');
+    assert.deepEqual(out?.stats, { seen_events: 15, own: 1 });
   });
 
   it('settles acknowledgements through filters, splits, fan-out and failures', async () => {

@@ -24,6 +24,7 @@ import type { Batch } from '../event/batch.js';
 import { Counters, MetricsRegistry, type MetricsSnapshot, WaitClock } from '../metrics/registry.js';
 import { OutputPool } from '../output/output-pool.js';
 import type {
+  BuildContext,
   Sink,
   Source,
   SourceContext,
@@ -124,6 +125,8 @@ export class Pipeline {
   readonly #sinks = new Map<string, Sink>();
   readonly #pools = new Map<string, OutputPool>();
   readonly #consumers = new Map<string, Consumer>();
+  /** Each stage's own counters, made at build so that `build()` can count too. */
+  readonly #stageCounters = new Map<string, Counters>();
   readonly #tasks: Task[] = [];
   #state: PipelineState = 'built';
   #done: Promise<void> | undefined;
@@ -152,15 +155,20 @@ export class Pipeline {
       state: this.#state,
       ...this.#counters.toJSON(),
     }));
+    const context = (name: string): BuildContext => {
+      const counters = new Counters();
+      this.#stageCounters.set(name, counters);
+      return { name, signal: buildSignal, counters };
+    };
     for (const [name, definition] of Object.entries(spec.sources)) {
-      this.#sources.set(name, await definition.build({ name, signal: buildSignal }));
+      this.#sources.set(name, await definition.build(context(name)));
     }
     for (const [name, t] of Object.entries(spec.transforms ?? {})) {
-      this.#transforms.set(name, await t.stage.build({ name, signal: buildSignal }));
+      this.#transforms.set(name, await t.stage.build(context(name)));
       this.#addConsumer(name, t.inputs.length, t.buffer ?? spec.defaultBuffer);
     }
     for (const [name, s] of Object.entries(spec.sinks)) {
-      const sink = await s.stage.build({ name, signal: buildSignal });
+      const sink = await s.stage.build(context(name));
       this.#sinks.set(name, sink);
       this.#addConsumer(name, s.inputs.length, s.buffer ?? spec.defaultBuffer);
       const pool = new OutputPool(name, (batch, sig) => sink.write(batch, sig), {
@@ -349,7 +357,7 @@ export class Pipeline {
 
   #runSource(name: string, source: Source): void {
     const consumers = this.#consumersOf(name);
-    const counters = new Counters();
+    const counters = this.#stageCounters.get(name)!;
     const blocked = new WaitClock();
     this.metrics.register(name, 'source', () => ({
       ...counters.toJSON(),
@@ -403,38 +411,97 @@ export class Pipeline {
     );
   }
 
+  /**
+   * Feeds the transform up to `concurrency` batches at once and emits their outputs in input
+   * order: a window of pending results, oldest first. While the oldest is unfinished or its
+   * outputs wait for room downstream, nothing more is taken from the input.
+   */
   #runTransform(name: string, transform: Transform): void {
     const { input } = this.#consumers.get(name)!;
     const consumers = this.#consumersOf(name);
-    const counters = new Counters();
+    const counters = this.#stageCounters.get(name)!;
     this.metrics.register(name, 'transform', () => ({
       ...counters.toJSON(),
       ...transform.stats?.(),
     }));
     const signal = this.#hard.signal;
-    const body = async () => {
-      for await (const batch of input) {
-        counters.add('batches_in');
-        counters.add('events_in', batch.count);
-        let result: TransformResult;
-        try {
-          result = await transform.process(batch, signal);
-        } catch (err) {
-          counters.add('errors');
-          const code = SpillwayError.is(err) ? err.code : 'error';
-          batch.ack.settle('rejected', `${name}:${code}`);
-          continue;
-        }
-        const outputs: readonly Batch[] = result == null ? [] : 'ack' in result ? [result] : result;
-        const sharing = outputs.reduce((n, out) => n + (out.ack === batch.ack ? 1 : 0), 0);
-        if (sharing === 0) batch.ack.settle('delivered');
-        else if (sharing > 1) batch.ack.retain(sharing - 1);
-        for (const out of outputs) {
-          await this.#emit(name, consumers, out, signal);
-          counters.add('batches_out');
-          counters.add('events_out', out.count);
-        }
+    const window = Math.max(1, Math.floor(transform.concurrency ?? 1));
+    const start = (batch: Batch): Promise<Processed> => {
+      counters.add('batches_in');
+      counters.add('events_in', batch.count);
+      return Promise.resolve()
+        .then(() => transform.process(batch, signal))
+        .then(
+          (result): Processed => ({ batch, ok: true, result }),
+          (error: unknown): Processed => ({ batch, ok: false, error }),
+        );
+    };
+    const forward = async (done: Processed) => {
+      const { batch } = done;
+      if (!done.ok) {
+        counters.add('errors');
+        const code = SpillwayError.is(done.error) ? done.error.code : 'error';
+        batch.ack.settle('rejected', `${name}:${code}`);
+        return;
       }
+      const { result } = done;
+      const outputs: readonly Batch[] = result == null ? [] : 'ack' in result ? [result] : result;
+      const sharing = outputs.reduce((n, out) => n + (out.ack === batch.ack ? 1 : 0), 0);
+      if (sharing === 0) batch.ack.settle('delivered');
+      else if (sharing > 1) batch.ack.retain(sharing - 1);
+      for (const out of outputs) {
+        await this.#emit(name, consumers, out, signal);
+        counters.add('batches_out');
+        counters.add('events_out', out.count);
+      }
+    };
+    const body = async () => {
+      // Oldest first; at most `window` entries, each started before the next batch is read.
+      const pending: Promise<Processed>[] = [];
+      const change = new Wakeup();
+      let reading = true;
+      let emitting = true;
+      // Takes a batch from the input only when the window has room, so a full window leaves
+      // batches in the channel, where they count against its bounds and hold the producers.
+      const reader = async () => {
+        const batches = input[Symbol.asyncIterator]();
+        try {
+          for (;;) {
+            while (pending.length >= window && emitting) await change.next();
+            if (!emitting) return;
+            const next = await batches.next();
+            if (next.done) return;
+            pending.push(start(next.value));
+            change.wake();
+          }
+        } finally {
+          reading = false;
+          change.wake();
+        }
+      };
+      // Emits each result as soon as it and every earlier one are done: a result is never held
+      // back waiting for later input.
+      const emitter = async () => {
+        try {
+          for (;;) {
+            if (pending.length === 0) {
+              if (!reading) return;
+              await change.next();
+              continue;
+            }
+            await forward(await pending[0]!);
+            pending.shift();
+            change.wake();
+          }
+        } finally {
+          emitting = false;
+          change.wake();
+        }
+      };
+      const ended = await Promise.allSettled([reader(), emitter()]);
+      // Stopped hard with batches still in the window: account for each.
+      for (const left of pending.splice(0)) this.#lose((await left).batch, name);
+      for (const end of ended) if (end.status === 'rejected') throw end.reason;
       await transform.close?.();
     };
     this.#track(name, body, () => this.#producerEnded(consumers));
@@ -443,7 +510,8 @@ export class Pipeline {
   #runSink(name: string, sink: Sink): void {
     const { input } = this.#consumers.get(name)!;
     const pool = this.#pools.get(name)!;
-    this.metrics.register(name, 'sink', () => ({ ...sink.stats?.() }));
+    const counters = this.#stageCounters.get(name)!;
+    this.metrics.register(name, 'sink', () => ({ ...counters.toJSON(), ...sink.stats?.() }));
     const signal = this.#hard.signal;
     const body = async () => {
       for await (const batch of input) {
@@ -459,6 +527,34 @@ export class Pipeline {
     this.#track(name, body, () => {});
   }
 }
+
+/** Lets one loop wait until another has changed something they share. */
+class Wakeup {
+  #resolve: () => void = () => {};
+  #next = this.#arm();
+
+  /** Resolves at the next `wake()`. */
+  next(): Promise<void> {
+    return this.#next;
+  }
+
+  wake(): void {
+    const resolve = this.#resolve;
+    this.#next = this.#arm();
+    resolve();
+  }
+
+  #arm(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.#resolve = resolve;
+    });
+  }
+}
+
+/** The end of one `process()` call, held in the transform's window until its turn. */
+type Processed =
+  | { readonly batch: Batch; readonly ok: true; readonly result: TransformResult }
+  | { readonly batch: Batch; readonly ok: false; readonly error: unknown };
 
 /** Waits for `promise`, but no longer than `ms`; true when it settled in time. */
 async function within(ms: number, promise: Promise<unknown>): Promise<boolean> {

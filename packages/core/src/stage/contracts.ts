@@ -59,6 +59,12 @@ export interface Source {
  */
 export interface Transform {
   process(batch: Batch, signal: AbortSignal): TransformResult | Promise<TransformResult>;
+  /**
+   * How many batches the pipeline may hand to `process()` before the first has returned. Default
+   * 1. A transform that sends work elsewhere (worker threads) raises it to keep every worker
+   * busy; the pipeline still emits outputs in input order, holding at most this many batches.
+   */
+  readonly concurrency?: number;
   close?(): Promise<void> | void;
   stats?(): object;
 }
@@ -86,6 +92,11 @@ export interface Sink {
 export interface BuildContext {
   readonly name: string;
   readonly signal: AbortSignal;
+  /**
+   * The stage's counters, the same object its running context gets; exported with the
+   * pipeline's metrics. Count what the stage does on its own (parse errors, drops by reason).
+   */
+  readonly counters: Counters;
 }
 
 interface StageDefinitionBase<Kind extends string, Options, Instance> {
@@ -93,6 +104,13 @@ interface StageDefinitionBase<Kind extends string, Options, Instance> {
   /** The stage type, e.g. `generator`; shown in errors and metrics. */
   readonly type: string;
   readonly options: Options;
+  /**
+   * Where the factory that made this definition can be imported from (a file URL or package
+   * name), exporting it under the name `type` or as `default`. A definition with a `module` can
+   * be rebuilt from `type` and `options` elsewhere, e.g. inside a worker thread; without one it
+   * runs only where it was made. See {@link StageSpec.module}.
+   */
+  readonly module?: string;
   /** Every problem with the options, as readable sentences; empty when valid. */
   validate(): string[];
   /** Ports and paths this stage will hold, checked for clashes before anything starts. */
@@ -105,8 +123,15 @@ export type TransformDefinition<O = unknown> = StageDefinitionBase<'transform', 
 export type SinkDefinition<O = unknown> = StageDefinitionBase<'sink', O, Sink>;
 export type StageDefinition = SourceDefinition | TransformDefinition | SinkDefinition;
 
-interface StageSpec<O, Instance> {
+/** What a stage type declares: see {@link defineSource}. */
+export interface StageSpec<O, Instance> {
   type: string;
+  /**
+   * `import.meta.url` of the module that exports the factory, under the name `type` or as
+   * `default`. Set it on transforms that should be able to run in worker threads; their options
+   * must then be structured-cloneable (no functions: name a module instead).
+   */
+  module?: string;
   validate?(options: O): string[];
   resources?(options: O): Resource[];
   build(options: O, ctx: BuildContext): Instance | Promise<Instance>;
@@ -120,6 +145,7 @@ function define<Kind extends StageDefinition['kind'], O, Instance>(
     kind,
     type: spec.type,
     options,
+    ...(spec.module === undefined ? {} : { module: spec.module }),
     validate: () => spec.validate?.(options) ?? [],
     resources: () => spec.resources?.(options) ?? [],
     build: (ctx) => spec.build(options, ctx),
