@@ -1,3 +1,4 @@
+export * from './dead-letters.js';
 export * from './disk-buffer.js';
 export * from './errors.js';
 export * from './file-system.js';
