@@ -7,9 +7,11 @@ import type { ScenarioDefinition } from './scenario.js';
 import { channelScenario } from './scenarios/channel.js';
 import { sourcesScenario } from './scenarios/sources.js';
 import { spillScenario } from './scenarios/spill.js';
+import { transformScenario } from './scenarios/transform.js';
 
 export const scenarios: readonly ScenarioDefinition[] = [
   channelScenario,
   spillScenario,
   sourcesScenario,
+  transformScenario,
 ];

@@ -7,20 +7,45 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 
-// Absolute throughput is never asserted: it depends on the machine and its load.
-test('channel --json --quick prints one JSON object with every contender and ratio', async () => {
-  const { stdout } = await run(process.execPath, [cli, 'channel', '--json', '--quick']);
+interface Report {
+  scenario: string;
+  results: { name: string; eventsPerSec: number; mbPerSec?: number; peakRssMb?: number }[];
+  ratios: Record<string, number>;
+}
+
+/**
+ * Runs `<scenario> --json --quick` and checks what every report must hold: one line of JSON,
+ * the contenders named, each with a positive rate, and each ratio named, finite and positive.
+ * Absolute throughput is never asserted: it depends on the machine and its load.
+ */
+async function quickReport(
+  scenario: string,
+  contenders: string[],
+  ratios: string[],
+): Promise<Report> {
+  const { stdout } = await run(process.execPath, [cli, scenario, '--json', '--quick']);
   const lines = stdout.trim().split('\n');
   assert.equal(lines.length, 1, 'stdout holds exactly one line of JSON');
-  const report = JSON.parse(lines[0]!) as {
-    scenario: string;
-    results: { name: string; eventsPerSec: number; peakRssMb?: number }[];
-    ratios: Record<string, number>;
-  };
+  const report = JSON.parse(lines[0]!) as Report;
   assert.deepEqual(Object.keys(report).sort(), ['ratios', 'results', 'scenario']);
-  assert.equal(report.scenario, 'channel');
+  assert.equal(report.scenario, scenario);
   assert.deepEqual(
     report.results.map((r) => r.name),
+    contenders,
+  );
+  for (const result of report.results) {
+    assert.ok(Number.isFinite(result.eventsPerSec) && result.eventsPerSec > 0, result.name);
+  }
+  for (const name of ratios) {
+    const ratio = report.ratios[name];
+    assert.ok(ratio !== undefined && Number.isFinite(ratio) && ratio > 0, `${name} = ${ratio}`);
+  }
+  return report;
+}
+
+test('channel --json --quick prints one JSON object with every contender and ratio', async () => {
+  await quickReport(
+    'channel',
     [
       'spillway_batch1',
       'spillway_batch64',
@@ -29,44 +54,38 @@ test('channel --json --quick prints one JSON object with every contender and rat
       'node_streams',
       'rxjs',
     ],
+    ['batched1024_vs_node_streams', 'unbatched_vs_node_streams', 'batched1024_vs_rxjs'],
   );
-  for (const result of report.results) {
-    assert.ok(Number.isFinite(result.eventsPerSec) && result.eventsPerSec > 0, result.name);
-  }
-  for (const name of [
-    'batched1024_vs_node_streams',
-    'unbatched_vs_node_streams',
-    'batched1024_vs_rxjs',
-  ]) {
-    const ratio = report.ratios[name];
-    assert.ok(ratio !== undefined && Number.isFinite(ratio) && ratio > 0, `${name} = ${ratio}`);
-  }
 });
 
 test('spill --json --quick prints one JSON object with every contender and ratio', async () => {
-  const { stdout } = await run(process.execPath, [cli, 'spill', '--json', '--quick']);
-  const lines = stdout.trim().split('\n');
-  assert.equal(lines.length, 1, 'stdout holds exactly one line of JSON');
-  const report = JSON.parse(lines[0]!) as {
-    scenario: string;
-    results: { name: string; eventsPerSec: number; mbPerSec?: number }[];
-    ratios: Record<string, number>;
-  };
-  assert.deepEqual(Object.keys(report).sort(), ['ratios', 'results', 'scenario']);
-  assert.equal(report.scenario, 'spill');
-  assert.deepEqual(
-    report.results.map((r) => r.name),
+  const report = await quickReport(
+    'spill',
     ['spill_write', 'spill_replay', 'raw_write', 'raw_read'],
+    ['spill_write_vs_raw', 'replay_vs_raw'],
   );
   for (const result of report.results) {
-    assert.ok(Number.isFinite(result.eventsPerSec) && result.eventsPerSec > 0, result.name);
     const mb = result.mbPerSec;
     assert.ok(mb !== undefined && Number.isFinite(mb) && mb > 0, `${result.name} MB/s = ${mb}`);
   }
-  for (const name of ['spill_write_vs_raw', 'replay_vs_raw']) {
-    const ratio = report.ratios[name];
-    assert.ok(ratio !== undefined && Number.isFinite(ratio) && ratio > 0, `${name} = ${ratio}`);
-  }
+});
+
+test('transform --json --quick races the chain on the main thread and in workers', async () => {
+  await quickReport(
+    'transform',
+    [
+      'main_thread',
+      'one_worker',
+      'two_workers',
+      'dispatch_100',
+      'inline_100',
+      'dispatch_1000',
+      'inline_1000',
+      'dispatch_10000',
+      'inline_10000',
+    ],
+    ['two_workers_vs_main_thread', 'one_worker_vs_main_thread'],
+  );
 });
 
 test('an unknown scenario exits with code 2 and the usage', async () => {

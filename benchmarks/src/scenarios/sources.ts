@@ -35,7 +35,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { definePipeline, defineSink, type Pipeline, type SourceDefinition } from '@spillway/core';
-import { file, otlp, udp } from '@spillway/sources';
+import { otlp, udp } from '@spillway/sources';
+import { fileContender } from '../file-contender.js';
 import { byName, type Contender, race, round2 } from '../race.js';
 import type { ScenarioDefinition } from '../scenario.js';
 
@@ -45,21 +46,6 @@ const RECORDS_PER_REQUEST = 100;
 const REQUESTS_IN_FLIGHT = 8;
 const DATAGRAM_WINDOW = 256;
 const CHUNK_BYTES = 256 * 1024;
-
-/** A blackhole sink that calls `done` once `expected` lines have reached it. */
-const blackhole = defineSink<{ expected: number; done: (lines: number) => void }>({
-  type: 'blackhole',
-  build: (o) => {
-    let lines = 0;
-    return {
-      async write(batch) {
-        lines += batch.count;
-        if (lines >= o.expected) o.done(lines);
-        return undefined;
-      },
-    };
-  },
-});
 
 export const sourcesScenario: ScenarioDefinition = {
   name: 'sources',
@@ -96,7 +82,10 @@ export const sourcesScenario: ScenarioDefinition = {
           expectedBytes: bytes,
         });
       const files = await raced(
-        [fileTailContender(path, params.lines), rawReadContender(path)],
+        [
+          fileContender({ name: 'file_tail', path, lines: params.lines, chunkBytes: CHUNK_BYTES }),
+          rawReadContender(path),
+        ],
         params.lines,
         bytes,
       );
@@ -159,34 +148,6 @@ async function writeAccessLog(path: string, lines: number): Promise<number> {
     await handle.close();
   }
   return bytes;
-}
-
-function fileTailContender(path: string, lines: number): Contender {
-  let dataDir: string | undefined;
-  return {
-    name: 'file_tail',
-    async prepare() {
-      dataDir = await mkdtemp(join(tmpdir(), 'spillway-bench-checkpoints-'));
-    },
-    async run() {
-      let done!: (lines: number) => void;
-      const finished = new Promise<number>((resolve) => {
-        done = resolve;
-      });
-      const pipeline = await definePipeline({
-        sources: { app: file({ include: [path], dataDir: dataDir!, chunkBytes: CHUNK_BYTES }) },
-        sinks: { out: { inputs: ['app'], stage: blackhole({ expected: lines, done }) } },
-      }).build();
-      pipeline.start();
-      const delivered = await finished;
-      await pipeline.stop({ deadline: 10_000 });
-      return delivered;
-    },
-    async cleanup() {
-      if (dataDir) await rm(dataDir, { recursive: true, force: true });
-      dataDir = undefined;
-    },
-  };
 }
 
 function rawReadContender(path: string): Contender {
