@@ -6,7 +6,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Resource } from '@spillway/core';
-import { optionChecks } from './internal/option-checks.js';
+import { optionChecks } from '@spillway/core';
 
 /**
  * How a network source cuts batches. A batch is handed downstream when it holds `maxEvents`
@@ -68,13 +68,8 @@ export interface NetSourceOptions {
 export function validateNetSourceOptions(o: NetSourceOptions): string[] {
   const problems: string[] = [];
   const check = optionChecks(problems);
-  // Required, so checked here rather than by `integerBetween`, which lets a left-out option pass.
-  if (!(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535)) {
-    problems.push('port must be an integer between 0 and 65535');
-  }
-  if (o.host !== undefined && (typeof o.host !== 'string' || o.host.length === 0)) {
-    problems.push('host must be a non-empty string');
-  }
+  check.integerBetween('port', o.port, 0, 65535, true);
+  check.nonEmptyString('host', o.host);
   check.oneOf('format', o.format, ['raw', 'syslog']);
   check.oneOf('onParseError', o.onParseError, ['keep-raw', 'drop']);
   check.oneOf('rfc3164TimeZone', o.rfc3164TimeZone, ['local', 'utc']);

@@ -10,9 +10,8 @@
  * at the end of the stream.
  */
 import type { Readable } from 'node:stream';
-import { defineSource } from '@spillway/core';
+import { defineSource, optionChecks } from '@spillway/core';
 import { FrameDecoder } from './internal/frame-decoder.js';
-import { optionChecks } from './internal/option-checks.js';
 import { RecordBatcher } from './internal/record-batcher.js';
 import type { NetFormat } from './net-source-options.js';
 

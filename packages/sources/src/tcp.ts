@@ -34,10 +34,15 @@ import {
   type SecureContextOptions,
   type TlsOptions,
 } from 'node:tls';
-import { defineSource, type SourceContext, SpillwayError, WaitClock } from '@spillway/core';
+import {
+  defineSource,
+  optionChecks,
+  type SourceContext,
+  SpillwayError,
+  WaitClock,
+} from '@spillway/core';
 import type { Framing } from './internal/frame-decoder.js';
 import { listenOrFail } from './internal/listen.js';
-import { optionChecks } from './internal/option-checks.js';
 import { whenAborted } from './internal/signals.js';
 import {
   TcpConnection,

@@ -22,10 +22,9 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
-import { defineSource, type SourceContext, SpillwayError } from '@spillway/core';
+import { defineSource, optionChecks, type SourceContext, SpillwayError } from '@spillway/core';
 import { KernelDropReader } from './internal/kernel-drops.js';
 import { listenOrFail } from './internal/listen.js';
-import { optionChecks } from './internal/option-checks.js';
 import { RecordBatcher, type SealedBatch } from './internal/record-batcher.js';
 import { whenAborted } from './internal/signals.js';
 import {

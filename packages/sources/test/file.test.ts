@@ -266,8 +266,8 @@ describe('file source', () => {
     assert.deepEqual(problems, [
       'include pattern "relative/*.log" must be an absolute path',
       'dataDir is required',
-      'chunkBytes must be a positive integer',
-      'longLines must be "split" or "truncate"',
+      'chunkBytes must be a positive integer, not 0',
+      'longLines must be "split" or "truncate", not "wrap"',
     ]);
   });
 });

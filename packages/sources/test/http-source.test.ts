@@ -184,8 +184,8 @@ describe('http source', () => {
   it('validates its options and claims its port', () => {
     const bad = http({ port: 70_000, path: 'logs', maxBodyBytes: 0, messageField: '' });
     assert.deepEqual(bad.validate(), [
-      'port must be an integer from 0 to 65535',
-      'maxBodyBytes must be a positive integer',
+      'port must be an integer between 0 and 65535, not 70000',
+      'maxBodyBytes must be a positive integer, not 0',
       'path must start with "/"',
       'messageField must be a non-empty string',
     ]);

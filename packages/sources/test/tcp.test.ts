@@ -304,9 +304,9 @@ describe('tcp source', () => {
         .validate()
         .sort(),
       [
-        'framing must be "auto", "newline" or "octet-counting"',
-        'maxConnections must be a positive integer',
-        'onOversize must be "truncate" or "drop"',
+        'framing must be "auto", "newline" or "octet-counting", not "lf"',
+        'maxConnections must be a positive integer, not 0',
+        'onOversize must be "truncate" or "drop", not "split"',
         'tls needs key and cert',
       ],
     );

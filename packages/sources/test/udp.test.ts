@@ -209,10 +209,10 @@ describe('udp source', () => {
         .validate()
         .sort(),
       [
-        'batch.maxEvents must be a positive integer',
-        'format must be "raw" or "syslog"',
-        'port must be an integer between 0 and 65535',
-        'receiveBufferBytes must be a positive integer',
+        'batch.maxEvents must be a positive integer, not 0',
+        'format must be "raw" or "syslog", not "json"',
+        'port must be an integer between 0 and 65535, not 70000',
+        'receiveBufferBytes must be a positive integer, not 0',
       ],
     );
 

@@ -18,11 +18,11 @@ import {
   createRawBatch,
   eventsOf,
   type LogEvent,
+  optionChecks,
   type Transform,
 } from '@spillway/core';
 import { pack } from 'msgpackr';
 import { defineVerb } from './internal/define-verb.js';
-import { optionChecks } from './internal/option-checks.js';
 import { setAttribute } from './internal/well-known-fields.js';
 
 /** Options of {@link encode}. */

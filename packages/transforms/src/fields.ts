@@ -6,9 +6,15 @@
  * All three are cheap: an event they do not change is passed on as it is, and a batch in which
  * they change nothing is passed on as it is (a raw batch stays raw).
  */
-import { type Batch, eventsOf, type LogEvent, type Transform, withEvents } from '@spillway/core';
+import {
+  type Batch,
+  eventsOf,
+  type LogEvent,
+  optionChecks,
+  type Transform,
+  withEvents,
+} from '@spillway/core';
 import { defineVerb } from './internal/define-verb.js';
-import { optionChecks } from './internal/option-checks.js';
 import { setAttribute } from './internal/well-known-fields.js';
 
 /** Options of {@link addFields}. */

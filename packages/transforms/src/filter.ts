@@ -2,10 +2,16 @@
  * The `filter` verb: keeps the events that pass a condition — a SQL `WHERE` expression, or a
  * JavaScript predicate (in-process, or exported by a module so it can run in a worker).
  */
-import { type Batch, eventsOf, type LogEvent, type Transform, withEvents } from '@spillway/core';
+import {
+  type Batch,
+  eventsOf,
+  type LogEvent,
+  optionChecks,
+  type Transform,
+  withEvents,
+} from '@spillway/core';
 import { defineVerb } from './internal/define-verb.js';
 import { checkFunctionOption, type FunctionRef, loadFunction } from './internal/function-ref.js';
-import { optionChecks } from './internal/option-checks.js';
 import { checkWhere, compileWhere } from './sql/index.js';
 
 /** A predicate over one event: true keeps it. */

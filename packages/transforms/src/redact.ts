@@ -11,9 +11,17 @@
  * The built-in patterns are written not to backtrack badly on hostile lines: each starts with a
  * lookbehind that fails inside a run it would already have tried, and repeats are bounded.
  */
-import { type Batch, eventsOf, type LogEvent, type Transform, withEvents } from '@spillway/core';
+import {
+  type Batch,
+  eventsOf,
+  isRecord,
+  type LogEvent,
+  optionChecks,
+  type Transform,
+  withEvents,
+  wrong,
+} from '@spillway/core';
 import { defineVerb } from './internal/define-verb.js';
-import { isRecord, optionChecks, wrong } from './internal/option-checks.js';
 import { setAttribute } from './internal/well-known-fields.js';
 
 /** The names of the built-in patterns: see {@link redact}. */

@@ -11,9 +11,15 @@
  * bits depend only on the low bits of each character, so `h % 16` would ignore the high nibble
  * of every character and keys such as `a` and `q` would always share their fate.
  */
-import { type Batch, eventsOf, type LogEvent, type Transform, withEvents } from '@spillway/core';
+import {
+  type Batch,
+  eventsOf,
+  type LogEvent,
+  optionChecks,
+  type Transform,
+  withEvents,
+} from '@spillway/core';
 import { defineVerb } from './internal/define-verb.js';
-import { optionChecks } from './internal/option-checks.js';
 
 /** Options of {@link sample}. */
 export interface SampleOptions {

@@ -3,9 +3,8 @@
  * events in one declarative step. The dialect is that of `./sql/index.ts` (`checkSql`,
  * `compileSql`), which documents what a query may say.
  */
-import { type Batch, eventsOf, type Transform, withEvents } from '@spillway/core';
+import { type Batch, eventsOf, optionChecks, type Transform, withEvents } from '@spillway/core';
 import { defineVerb } from './internal/define-verb.js';
-import { optionChecks } from './internal/option-checks.js';
 import { checkSql, compileSql } from './sql/index.js';
 
 /** Options of {@link sql}. */

@@ -25,6 +25,7 @@ import {
   type Batch,
   type Counters,
   defineTransform,
+  optionChecks,
   SpillwayError,
   type Transform,
   type TransformDefinition,
@@ -98,20 +99,12 @@ export const workers = defineTransform<WorkersOptions>({
           problems.push(...portabilityProblems(`step ${names[i]}`, step));
       }
     }
-    const whole = (key: keyof WorkersOptions, min: number, max = Number.MAX_SAFE_INTEGER) => {
-      const v = o[key];
-      if (
-        v !== undefined &&
-        !(Number.isInteger(v) && (v as number) >= min && (v as number) <= max)
-      ) {
-        problems.push(`${key} must be an integer from ${min} to ${max}`);
-      }
-    };
-    whole('threads', 1, 256);
-    whole('minThreads', 0, 256);
-    whole('idleTimeoutMs', 0);
-    whole('inFlight', 1, 65_536);
-    whole('taskTimeoutMs', 1);
+    const check = optionChecks(problems);
+    check.integerBetween('threads', o.threads, 1, 256);
+    check.integerBetween('minThreads', o.minThreads, 0, 256);
+    check.integerAtLeast('idleTimeoutMs', o.idleTimeoutMs, 0);
+    check.integerBetween('inFlight', o.inFlight, 1, 65_536);
+    check.positiveInteger('taskTimeoutMs', o.taskTimeoutMs);
     const threads = o.threads ?? availableParallelism();
     if (o.minThreads !== undefined && o.minThreads > threads) {
       problems.push('minThreads must not exceed threads');

@@ -123,7 +123,9 @@ describe('workers', () => {
       const local = { ...upper({}), module: undefined } as unknown as ReturnType<typeof upper>;
       const withFunction = upper({ suffix: (() => '!') as unknown as string });
       const problems = workers({ threads: 0, steps: [local, withFunction] }).validate();
-      assert.ok(problems.some((p) => /threads must be an integer/.test(p)));
+      assert.ok(
+        problems.some((p) => /threads must be an integer between 1 and 256, not 0/.test(p)),
+      );
       assert.ok(problems.some((p) => /step upper \(upper\) names no module/.test(p)));
       assert.ok(problems.some((p) => /upper#2 \(upper\) has options that cannot be sent/.test(p)));
       assert.ok(problems.some((p) => /step upper#2: suffix must be a string/.test(p)));

@@ -17,8 +17,7 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createRawBatch, defineSource, type SourceContext } from '@spillway/core';
-import { optionChecks } from '../internal/option-checks.js';
+import { createRawBatch, defineSource, optionChecks, type SourceContext } from '@spillway/core';
 import { CheckpointStore, identityKey } from './checkpoints.js';
 import { Discovery, type FoundFile } from './discovery.js';
 import {

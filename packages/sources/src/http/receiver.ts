@@ -43,6 +43,7 @@ import {
   createEventBatch,
   IntakeBudget,
   type LogEvent,
+  optionChecks,
   type Resource,
   type SourceContext,
   SpillwayError,
@@ -254,31 +255,21 @@ export function setField(into: Record<string, unknown>, key: string, value: unkn
 /** Every problem with the receiver options, as sentences (shared by the sources' `validate`). */
 export function validateReceiverOptions(o: HttpReceiverOptions): string[] {
   const problems: string[] = [];
-  const positiveInt = (value: number | undefined, name: string) => {
-    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
-      problems.push(`${name} must be a positive integer`);
-    }
-  };
-  if (o.port !== undefined && !(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535)) {
-    problems.push('port must be an integer from 0 to 65535');
-  }
-  if (o.host !== undefined && (typeof o.host !== 'string' || o.host.length === 0)) {
-    problems.push('host must be a non-empty string');
-  }
-  positiveInt(o.maxBodyBytes, 'maxBodyBytes');
-  positiveInt(o.maxInFlightBytes, 'maxInFlightBytes');
-  positiveInt(o.emitTimeoutMs, 'emitTimeoutMs');
-  positiveInt(o.requestTimeoutMs, 'requestTimeoutMs');
-  positiveInt(o.maxConnections, 'maxConnections');
-  positiveInt(o.batchSize, 'batchSize');
+  const check = optionChecks(problems);
+  check.integerBetween('port', o.port, 0, 65535);
+  check.nonEmptyString('host', o.host);
+  check.positiveInteger('maxBodyBytes', o.maxBodyBytes);
+  check.positiveInteger('maxInFlightBytes', o.maxInFlightBytes);
+  check.positiveInteger('emitTimeoutMs', o.emitTimeoutMs);
+  check.positiveInteger('requestTimeoutMs', o.requestTimeoutMs);
+  check.positiveInteger('maxConnections', o.maxConnections);
+  check.positiveInteger('batchSize', o.batchSize);
   const min = o.retryAfterSec?.min ?? DEFAULTS.retryAfterMin;
   const max = o.retryAfterSec?.max ?? DEFAULTS.retryAfterMax;
   if (!(Number.isInteger(min) && min >= 0 && Number.isInteger(max) && max >= min)) {
     problems.push('retryAfterSec must have integer bounds with 0 ≤ min ≤ max');
   }
-  if (o.authToken !== undefined && (typeof o.authToken !== 'string' || o.authToken === '')) {
-    problems.push('authToken must be a non-empty string');
-  }
+  check.nonEmptyString('authToken', o.authToken);
   if (o.tls !== undefined && (!o.tls.key || !o.tls.cert)) {
     problems.push('tls needs both key and cert');
   }

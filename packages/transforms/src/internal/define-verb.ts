@@ -14,13 +14,13 @@
  */
 import {
   defineTransform,
+  isRecord,
   SpillwayError,
   type StageSpec,
   type Transform,
   type TransformDefinition,
 } from '@spillway/core';
 import { TRANSFORMS_MODULE } from './module.js';
-import { isRecord } from './option-checks.js';
 
 /** What a verb declares: `StageSpec` without `module`, which {@link defineVerb} sets. */
 export interface VerbSpec<O> {

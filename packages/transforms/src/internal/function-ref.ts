@@ -3,8 +3,7 @@
  * reference to a module that exports one, so the verb can run in a worker thread: a function
  * cannot be cloned into another thread, a module URL can, and the worker imports it at build.
  */
-import { SpillwayError } from '@spillway/core';
-import { isRecord, wrong } from './option-checks.js';
+import { isRecord, SpillwayError, wrong } from '@spillway/core';
 
 /**
  * A function exported by a module: `module` is what `import()` is given — a file URL (e.g.

@@ -13,8 +13,14 @@
  * `error` is `"<verb>: <why>"`, e.g. `parseJson: not a JSON object`. A batch whose events are all
  * dropped becomes `null`: nothing to pass on, and its acknowledgement settles as delivered.
  */
-import { type Batch, type Counters, eventsOf, type LogEvent, withEvents } from '@spillway/core';
-import { optionChecks } from './option-checks.js';
+import {
+  type Batch,
+  type Counters,
+  eventsOf,
+  type LogEvent,
+  optionChecks,
+  withEvents,
+} from '@spillway/core';
 import { setAttribute } from './well-known-fields.js';
 
 /** What a parse verb does with an event it cannot parse: see the module header. */

@@ -19,7 +19,7 @@
  *   without a message key the message becomes `''` rather than a second copy of the line.
  */
 import type { LogEvent, Severity } from '@spillway/core';
-import { optionChecks } from './option-checks.js';
+import { optionChecks } from '@spillway/core';
 
 /** The candidate keys of each promoted field, in the order they are tried. */
 export interface WellKnownKeys {

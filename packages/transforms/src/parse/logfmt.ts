@@ -3,9 +3,9 @@
  * events, with the logfmt parser of `@spillway/parsers`.
  */
 import type { Transform } from '@spillway/core';
+import { optionChecks } from '@spillway/core';
 import { parseLogfmt as parseLogfmtLine } from '@spillway/parsers';
 import { defineVerb } from '../internal/define-verb.js';
-import { optionChecks } from '../internal/option-checks.js';
 import {
   checkParseOptions,
   type ParseOptions,

@@ -3,8 +3,8 @@
  * parser of their own (access logs, application banners).
  */
 import type { Transform } from '@spillway/core';
+import { optionChecks } from '@spillway/core';
 import { defineVerb } from '../internal/define-verb.js';
-import { optionChecks } from '../internal/option-checks.js';
 import { checkParseOptions, type ParseOptions, parseBatches } from '../internal/parse-policy.js';
 import { promote, type WellKnownKeys } from '../internal/well-known-fields.js';
 

@@ -4,9 +4,9 @@
  */
 
 import type { LogEvent, Transform } from '@spillway/core';
+import { optionChecks } from '@spillway/core';
 import { parseSyslog as parseSyslogMessage } from '@spillway/parsers';
 import { defineVerb } from '../internal/define-verb.js';
-import { optionChecks } from '../internal/option-checks.js';
 import {
   checkParseOptions,
   type ParseOptions,

@@ -1,8 +1,9 @@
 /**
- * Checks of single options for a verb's `validate`. Each adds a sentence naming the option to
+ * Checks of single options for a stage's `validate`. Each adds a sentence naming the option to
  * `problems` when the option is wrong; an optional option that is left out passes, since it gets
  * its default. Options can come from a configuration file rather than from TypeScript, so every
- * check also catches a value of the wrong type and says what was expected instead.
+ * check also catches a value of the wrong type and says what was expected instead. One wording
+ * for one kind of mistake, whichever stage and option it is found in.
  */
 
 /** A non-null object that is not an array: an options object, or a record of fields. */
@@ -30,8 +31,66 @@ export function wrong(name: string, expected: string, value: unknown): string {
  * check.integerAtLeast('rate', o.rate, 1, true); // "rate must be an integer ≥ 1, not 0"
  * ```
  */
+/**
+ * The option checks, adding their sentences to `problems`.
+ *
+ * When to use: in a stage spec's `validate`, for every option of a simple kind; write the
+ * checks only one stage needs with {@link wrong} for the wording.
+ *
+ * @example
+ * ```ts
+ * validate(o) {
+ *   const problems: string[] = [];
+ *   const check = optionChecks(problems);
+ *   check.positiveInteger('batchSize', o.batchSize);
+ *   check.oneOf('format', o.format, ['raw', 'syslog']);
+ *   return problems;
+ * }
+ * ```
+ */
 export function optionChecks(problems: string[]) {
+  const integerIn = (
+    name: string,
+    value: unknown,
+    min: number,
+    max: number,
+    expected: string,
+    required = false,
+  ) => {
+    if (
+      (value !== undefined || required) &&
+      !(typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max)
+    ) {
+      problems.push(wrong(name, expected, value));
+    }
+  };
+  const numberOver = (name: string, value: unknown, min: number, orEqual: boolean) => {
+    if (value === undefined) return;
+    const ok =
+      typeof value === 'number' && Number.isFinite(value) && (orEqual ? value >= min : value > min);
+    if (!ok) problems.push(wrong(name, `a number ${orEqual ? '≥' : '>'} ${min}`, value));
+  };
   return {
+    /** An integer ≥ 1 (a count or a size). */
+    positiveInteger(name: string, value: unknown): void {
+      integerIn(name, value, 1, Number.MAX_SAFE_INTEGER, 'a positive integer');
+    },
+
+    /** An integer from `min` to `max`, both included. `required`: absence is a problem too. */
+    integerBetween(name: string, value: unknown, min: number, max: number, required = false): void {
+      integerIn(name, value, min, max, `an integer between ${min} and ${max}`, required);
+    },
+
+    /** A finite number ≥ 0 (a duration where 0 means "at once" or "never"). */
+    nonNegativeNumber(name: string, value: unknown): void {
+      numberOver(name, value, 0, true);
+    },
+
+    /** A finite number > 0 (a period). */
+    positiveNumber(name: string, value: unknown): void {
+      numberOver(name, value, 0, false);
+    },
+
     /** A string, not empty. `required`: absence is a problem too. */
     nonEmptyString(name: string, value: unknown, required = false): void {
       if (value === undefined && !required) return;
