@@ -37,6 +37,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { definePipeline, defineSink, type Pipeline, type SourceDefinition } from '@spillway/core';
 import { otlp, udp } from '@spillway/sources';
 import { fileContender } from '../file-contender.js';
+import { writeLineFile } from '../line-file.js';
 import { byName, type Contender, race, round2 } from '../race.js';
 import type { ScenarioDefinition } from '../scenario.js';
 
@@ -70,7 +71,12 @@ export const sourcesScenario: ScenarioDefinition = {
     const dir = await mkdtemp(join(tmpdir(), 'spillway-bench-sources-'));
     try {
       const path = join(dir, 'access.log');
-      const bytes = await writeAccessLog(path, params.lines);
+      const bytes = await writeLineFile(
+        path,
+        params.lines,
+        (i) =>
+          `2025-01-01T00:00:${String(i % 60).padStart(2, '0')}Z web-${i % 8} GET /api/items/${i % 10_000}?page=${i % 7} 200 ${i % 97}ms ua=bench/1.0`,
+      );
       log(`  ${params.lines.toLocaleString('en-US')} lines, ${(bytes / 1e6).toFixed(1)} MB`);
       const raced = (contenders: Contender[], events: number, bytes: number) =>
         race(contenders, {
@@ -129,26 +135,6 @@ export const sourcesScenario: ScenarioDefinition = {
     }
   },
 };
-
-async function writeAccessLog(path: string, lines: number): Promise<number> {
-  const handle = await open(path, 'w');
-  let bytes = 0;
-  try {
-    const perWrite = 10_000;
-    for (let from = 0; from < lines; from += perWrite) {
-      let text = '';
-      for (let i = from; i < Math.min(lines, from + perWrite); i++) {
-        text += `2025-01-01T00:00:${String(i % 60).padStart(2, '0')}Z web-${i % 8} GET /api/items/${i % 10_000}?page=${i % 7} 200 ${i % 97}ms ua=bench/1.0\n`;
-      }
-      bytes += Buffer.byteLength(text);
-      await handle.write(text);
-    }
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-  return bytes;
-}
 
 function rawReadContender(path: string): Contender {
   return {

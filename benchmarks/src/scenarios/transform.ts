@@ -20,7 +20,7 @@
  * 1000 and 10000 lines. The difference in time per batch is the hop: copying the batch, the
  * transfer both ways, the envelope, piscina's scheduling and the reorder window.
  */
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -33,6 +33,7 @@ import { encode, parseJson } from '@spillway/transforms';
 import { chain, workers } from '@spillway/workers';
 import { blackhole } from '../blackhole.js';
 import { fileContender } from '../file-contender.js';
+import { writeLineFile } from '../line-file.js';
 import { byName, type Contender, race, round2 } from '../race.js';
 import type { ScenarioDefinition } from '../scenario.js';
 import { passThrough } from './pass-through.js';
@@ -58,7 +59,17 @@ export const transformScenario: ScenarioDefinition = {
     const dir = await mkdtemp(join(tmpdir(), 'spillway-bench-transform-'));
     try {
       const path = join(dir, 'app.log');
-      const bytes = await writeJsonLog(path, params.lines);
+      const bytes = await writeLineFile(path, params.lines, (i) =>
+        JSON.stringify({
+          level: 30 + (i % 3) * 10,
+          time: 1735689600000 + i,
+          pid: 4242,
+          hostname: `web-${i % 8}`,
+          req: { method: 'GET', url: `/api/items/${i % 10_000}`, id: i },
+          msg: 'request completed',
+          responseTime: i % 97,
+        }),
+      );
       log(`  ${params.lines.toLocaleString('en-US')} JSON lines, ${(bytes / 1e6).toFixed(1)} MB`);
       const steps = [parseJson({}), encode({ format: 'ndjson' })];
       const options = {
@@ -141,33 +152,6 @@ export const transformScenario: ScenarioDefinition = {
 };
 
 const LINE = Buffer.from(`${'x'.repeat(99)}\n`);
-
-async function writeJsonLog(path: string, lines: number): Promise<number> {
-  const handle = await open(path, 'w');
-  let bytes = 0;
-  try {
-    const perWrite = 10_000;
-    for (let from = 0; from < lines; from += perWrite) {
-      let text = '';
-      for (let i = from; i < Math.min(lines, from + perWrite); i++) {
-        text += `${JSON.stringify({
-          level: 30 + (i % 3) * 10,
-          time: 1735689600000 + i,
-          pid: 4242,
-          hostname: `web-${i % 8}`,
-          req: { method: 'GET', url: `/api/items/${i % 10_000}`, id: i },
-          msg: 'request completed',
-          responseTime: i % 97,
-        })}\n`;
-      }
-      bytes += Buffer.byteLength(text);
-      await handle.write(text);
-    }
-  } finally {
-    await handle.close();
-  }
-  return bytes;
-}
 
 /** Raw batches of `size` identical lines from memory, through `stage`, into a blackhole. */
 function memoryContender(
