@@ -16,4 +16,5 @@ export * from './output/output-pool.js';
 export * from './pipeline/pipeline.js';
 export * from './pipeline/spec.js';
 export * from './stage/contracts.js';
+export * from './stage/module-reference.js';
 export * from './stage/option-checks.js';

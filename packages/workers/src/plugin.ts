@@ -4,8 +4,8 @@
 
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { TransformDefinition } from '@spillway/core';
-import { importTransform, withExport } from './internal/step-spec.js';
+import { moduleReference, type TransformDefinition } from '@spillway/core';
+import { importTransform } from './internal/step-spec.js';
 
 export interface LoadTransformOptions {
   /** The export that holds the factory. Default `default`. */
@@ -38,7 +38,7 @@ export async function loadTransform(
   const url = toModuleUrl(module);
   const definition = await importTransform(url, load.export, options);
   if (definition.module) return definition;
-  return { ...definition, module: withExport(url, load.export, definition.type) };
+  return { ...definition, module: moduleReference(url, load.export, definition.type) };
 }
 
 function toModuleUrl(module: string | URL): string {

@@ -6,7 +6,14 @@
  * that `close()` is called when and as the pipeline calls it.
  */
 import { basename } from 'node:path';
-import type { Acknowledgement, Batch, Transform, TransformDefinition } from '@spillway/core';
+import {
+  type Acknowledgement,
+  type Batch,
+  factoryExportName,
+  parseModuleReference,
+  type Transform,
+  type TransformDefinition,
+} from '@spillway/core';
 import { AckWatch } from '../internal/ack-watch.js';
 import { outputsOf } from '../internal/batches.js';
 import {
@@ -322,20 +329,14 @@ const workerPortable = (options: TransformCheckOptions, timing: Timings): Transf
           'and name a module instead of passing a function',
       );
     }
-    const at = definition.module.lastIndexOf('#export=');
-    const url = at === -1 ? definition.module : definition.module.slice(0, at);
+    const { url } = parseModuleReference(definition.module);
     let namespace: Record<string, unknown>;
     try {
       namespace = (await import(url)) as Record<string, unknown>;
     } catch (err) {
       return failed(`its module ${url} cannot be imported: ${describeError(err)}`);
     }
-    const exportName =
-      at !== -1
-        ? definition.module.slice(at + '#export='.length)
-        : typeof namespace[definition.type] === 'function'
-          ? definition.type
-          : 'default';
+    const exportName = factoryExportName(definition.module, namespace, definition.type);
     const factory = namespace[exportName];
     if (typeof factory !== 'function') {
       return failed(

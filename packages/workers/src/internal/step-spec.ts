@@ -3,7 +3,12 @@
  * type and its options. The worker imports the module and calls the factory again, so the
  * running transform is built where it runs.
  */
-import { SpillwayError, type TransformDefinition } from '@spillway/core';
+import {
+  factoryExportName,
+  parseModuleReference,
+  SpillwayError,
+  type TransformDefinition,
+} from '@spillway/core';
 
 export interface StepSpec {
   readonly module: string;
@@ -38,12 +43,13 @@ export function toStepSpec(definition: TransformDefinition): StepSpec {
 
 /**
  * Imports `module` and makes a transform definition with `options` from the factory exported
- * as `exportName`, else as `type`… callers say which. Throws `ERR_PLUGIN_INVALID` when the
- * module cannot be imported or does not export a transform factory.
+ * as `exportName` (`default` when omitted; a function picks it from the module's exports).
+ * Throws `ERR_PLUGIN_INVALID` when the module cannot be imported or does not export a transform
+ * factory.
  */
 export async function importTransform(
   module: string,
-  exportName: string | undefined,
+  exportName: string | undefined | ((namespace: Record<string, unknown>) => string),
   options: unknown,
 ): Promise<TransformDefinition> {
   let namespace: Record<string, unknown>;
@@ -54,7 +60,7 @@ export async function importTransform(
       cause: err,
     });
   }
-  const name = exportName ?? 'default';
+  const name = typeof exportName === 'function' ? exportName(namespace) : (exportName ?? 'default');
   const factory = namespace[name];
   if (typeof factory !== 'function') {
     throw new SpillwayError(
@@ -73,35 +79,21 @@ export async function importTransform(
 }
 
 /**
- * A step's definition, rebuilt from its spec: the factory named in the module URL's
- * `#export=` fragment (set by `loadTransform` for a factory under another name), else the one
- * exported under the step's type, else the default export.
+ * A step's definition, rebuilt from its spec: the factory the module reference names (see
+ * `factoryExportName` in core).
  */
 export async function resolveStep(spec: StepSpec): Promise<TransformDefinition> {
-  const [module, fragment] = splitExport(spec.module);
-  let exportName = fragment;
-  if (exportName === undefined) {
-    const namespace = (await import(module)) as Record<string, unknown>;
-    if (typeof namespace[spec.type] === 'function') exportName = spec.type;
-  }
-  const definition = await importTransform(module, exportName, spec.options);
+  const { url } = parseModuleReference(spec.module);
+  const definition = await importTransform(
+    url,
+    (namespace) => factoryExportName(spec.module, namespace, spec.type),
+    spec.options,
+  );
   if (definition.type !== spec.type) {
     throw new SpillwayError(
       'ERR_PLUGIN_INVALID',
-      `${module} made a "${definition.type}" transform where "${spec.type}" was expected`,
+      `${url} made a "${definition.type}" transform where "${spec.type}" was expected`,
     );
   }
   return definition;
-}
-
-/** `file:///p.js#export=mask` → [`file:///p.js`, `mask`]. */
-export function splitExport(module: string): [string, string | undefined] {
-  const at = module.lastIndexOf('#export=');
-  if (at === -1) return [module, undefined];
-  return [module.slice(0, at), module.slice(at + '#export='.length)];
-}
-
-export function withExport(module: string, exportName: string | undefined, type: string): string {
-  if (exportName === undefined || exportName === 'default' || exportName === type) return module;
-  return `${module}#export=${exportName}`;
 }
