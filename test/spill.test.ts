@@ -140,3 +140,46 @@ it('a hard stop persists memory and cut-off batches; the next start delivers the
   assert.equal(unique.size, TOTAL, 'every event generated before the stop arrives after restart');
   assert.equal(live.seqs.length, TOTAL, 'and exactly once: nothing was acknowledged twice');
 });
+
+it('a sink that gives batches back (retries ran out) has them written to disk and replayed', {
+  timeout: 60_000,
+}, async () => {
+  const TOTAL = 2_000;
+  const dir = await tempDir();
+  const seqs: number[] = [];
+  const refused = new Set<string>();
+  // Gives back each batch the first time it sees it, as a sink whose backend kept failing
+  // transiently would; delivers it when it comes round again from the disk.
+  const reluctant = defineSink<Record<string, never>>({
+    type: 'reluctant',
+    build: () => ({
+      async write(batch) {
+        if (!refused.has(batch.id)) {
+          refused.add(batch.id);
+          return { status: 'requeue', reason: 'retries_exhausted' };
+        }
+        for (const e of eventsOf(batch)) seqs.push(e.attributes?.seq as number);
+        return undefined;
+      },
+    }),
+  });
+  const pipeline = await definePipeline({
+    sources: { gen: generator({ count: TOTAL, batchSize: 100 }) },
+    sinks: {
+      out: { inputs: ['gen'], stage: reluctant({}), buffer: spill({ dir, memory: MEMORY }) },
+    },
+  }).build();
+  pipeline.start();
+  await pipeline.done();
+  const input = inputStats(pipeline);
+  const pool = pipeline.metrics.snapshot().entries.find((e) => e.id === 'out.pool')!.stats;
+  const result = await pipeline.stop();
+  assert.equal(input.requeuedBatches, TOTAL / 100, 'every batch went back to disk once');
+  assert.equal(pool.requeued, TOTAL / 100);
+  assert.deepEqual(
+    [...seqs].sort((a, b) => a - b),
+    Array.from({ length: TOTAL }, (_, i) => i),
+    'every event delivered once, after its replay',
+  );
+  assert.deepEqual(result.undelivered, { batches: 0, events: 0 });
+});

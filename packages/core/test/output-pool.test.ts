@@ -234,4 +234,68 @@ describe('OutputPool', () => {
     assert.equal(pool.stats().dispatched, 1, 'the aborted dispatch never reached a worker');
     await pool.close();
   });
+
+  it('gives a `requeue` batch back to a buffer that takes it, and leaves settling to it', async () => {
+    const taken: Batch[] = [];
+    const pool = new OutputPool(
+      'out',
+      async () => ({ status: 'requeue', reason: 'retries_exhausted' }) as const,
+      {
+        signal: new AbortController().signal,
+        onRequeue: async (b) => {
+          taken.push(b);
+          return true;
+        },
+      },
+    );
+    const b = batch(1);
+    await pool.dispatch(b);
+    await pool.idle();
+    assert.deepEqual(taken, [b]);
+    assert.equal(b.ack.settled, false, 'the buffer settles it, not the pool');
+    assert.equal(pool.stats().requeued, 1);
+    assert.equal(pool.stats().rejected + pool.stats().dropped, 0);
+    await pool.close();
+  });
+
+  it('holds a `requeue` batch no buffer takes, writing it again until it is delivered', async () => {
+    let attempts = 0;
+    const pool = new OutputPool(
+      'out',
+      async (): Promise<SinkOutcome> =>
+        ++attempts < 3 ? { status: 'requeue', reason: 'retries_exhausted' } : undefined,
+      { signal: new AbortController().signal, onRequeue: async () => false },
+    );
+    const b = batch(1);
+    await pool.dispatch(b);
+    assert.equal((await b.ack.settledPromise()).status, 'delivered');
+    assert.equal(attempts, 3);
+    assert.equal(pool.stats().rewrites, 2);
+    assert.equal(pool.stats().requeued, 0);
+    await pool.close();
+  });
+
+  it('stops holding a `requeue` batch at the hard stop and hands it to onAbandoned', async () => {
+    const controller = new AbortController();
+    const abandoned: Batch[] = [];
+    const pool = new OutputPool(
+      'out',
+      async () => {
+        controller.abort(new Error('deadline'));
+        return { status: 'requeue', reason: 'retries_exhausted' } as const;
+      },
+      {
+        signal: controller.signal,
+        onAbandoned: (b) => {
+          abandoned.push(b);
+          return false;
+        },
+      },
+    );
+    const b = batch(1);
+    await pool.dispatch(b);
+    assert.equal((await b.ack.settledPromise()).status, 'dropped');
+    assert.deepEqual(abandoned, [b]);
+    await pool.close();
+  });
 });

@@ -234,6 +234,29 @@ describe('pipeline runtime', () => {
     assert.deepEqual(out?.stats, { seen_events: 15, own: 1 });
   });
 
+  it("sizes a sink's output pool from its declared concurrency unless the spec sets one", async () => {
+    const wide = defineSink<Record<string, never>>({
+      type: 'wide',
+      build: () => ({ concurrency: 7, write: async () => undefined }),
+    });
+    const pipeline = await definePipeline({
+      sources: { gen: counter({ batches: 1 }) },
+      sinks: {
+        declared: { inputs: ['gen'], stage: wide({}) },
+        overridden: { inputs: ['gen'], stage: wide({}), pool: { maxWorkers: 2 } },
+      },
+    }).build();
+    const maxWorkers = (id: string) =>
+      (
+        pipeline.metrics.snapshot().entries.find((e) => e.id === id)?.stats as {
+          maxWorkers: number;
+        }
+      ).maxWorkers;
+    assert.equal(maxWorkers('declared.pool'), 7);
+    assert.equal(maxWorkers('overridden.pool'), 2);
+    await pipeline[Symbol.asyncDispose]();
+  });
+
   it('settles acknowledgements through filters, splits, fan-out and failures', async () => {
     const outcomes: AckOutcome[] = [];
     const rec = newRecorder();

@@ -299,7 +299,21 @@ export class DiskBuffer {
    *
    * The batch's own acknowledgement is not touched: the caller decides what storing it means.
    */
-  async append(batch: Batch, signal?: AbortSignal): Promise<'written' | 'dropped'> {
+  async append(batch: Batch, signal?: AbortSignal): Promise<'written' | 'dropped'>;
+  /**
+   * With `{ wait: false }`: resolves `full` instead of waiting for room under `block` — for a
+   * caller that would itself have to make that room (a sink giving a batch back).
+   */
+  async append(
+    batch: Batch,
+    signal: AbortSignal | undefined,
+    options: { wait: false },
+  ): Promise<'written' | 'dropped' | 'full'>;
+  async append(
+    batch: Batch,
+    signal?: AbortSignal,
+    options: { wait: boolean } = { wait: true },
+  ): Promise<'written' | 'dropped' | 'full'> {
     const id = Buffer.from(batch.id, 'utf8');
     const payload = encodeBatch(batch);
     const size = recordBytes({ id, payload, events: batch.count });
@@ -312,7 +326,7 @@ export class DiskBuffer {
     const record = Buffer.allocUnsafe(size);
     for (let attempt = 0; ; attempt++) {
       this.#assertOpen();
-      await this.#makeRoom(size, signal);
+      if (!(await this.#makeRoom(size, signal, options.wait))) return 'full';
       const outcome = await this.#exclusive(async () => {
         this.#assertOpen();
         if (this.#bytesOnDisk + size > this.maxBytes) return 'full' as const;
@@ -549,8 +563,11 @@ export class DiskBuffer {
     }
   }
 
-  /** Waits (block) or drops the oldest sealed segments (drop-oldest) until `size` fits. */
-  async #makeRoom(size: number, signal: AbortSignal | undefined): Promise<void> {
+  /**
+   * Waits (block) or drops the oldest sealed segments (drop-oldest) until `size` fits. False
+   * when it would have to wait and `wait` is false.
+   */
+  async #makeRoom(size: number, signal: AbortSignal | undefined, wait = true): Promise<boolean> {
     while (this.#bytesOnDisk + size > this.maxBytes) {
       this.#assertOpen();
       // Space only comes back from sealed segments. When freeing all of them could not make room
@@ -569,8 +586,10 @@ export class DiskBuffer {
         const dropped = await this.#exclusive(() => this.#dropOldestSegment());
         if (dropped) continue;
       }
+      if (!wait) return false;
       await this.#waitForSpace(signal);
     }
+    return true;
   }
 
   async #dropOldestSegment(): Promise<boolean> {

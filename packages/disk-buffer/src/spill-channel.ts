@@ -47,6 +47,8 @@ export interface SpillChannelStats extends ChannelStats {
   readonly disk: DiskBufferStats | undefined;
   readonly spilledBatches: number;
   readonly replayedBatches: number;
+  /** Batches their sink gave back after its retries ran out, written to disk for later. */
+  readonly requeuedBatches: number;
 }
 
 /**
@@ -86,6 +88,7 @@ export class SpillChannel implements BufferChannel<Batch> {
   #aborted = false;
   #spilled = 0;
   #replayed = 0;
+  #requeued = 0;
 
   constructor(name: string, options: SpillOptions, onDrop: (batch: Batch, reason: string) => void) {
     this.name = name;
@@ -193,6 +196,31 @@ export class SpillChannel implements BufferChannel<Batch> {
     return [];
   }
 
+  /**
+   * Appends a batch its sink gave back (retries ran out) to the disk part, to be replayed
+   * after what is already there. False when the disk cannot take it without waiting (full
+   * under `block`: the room would have to come from the very sink giving it back), on a write
+   * error, or after the hard stop: the sink then holds it.
+   */
+  async requeue(batch: Batch, signal: AbortSignal): Promise<boolean> {
+    if (this.#aborted) return false;
+    this.#appending++;
+    try {
+      const disk = this.#disk ?? (await this.#opening);
+      if ((await disk.append(batch, signal, { wait: false })) !== 'written') return false;
+    } catch {
+      return false;
+    } finally {
+      this.#appending--;
+    }
+    this.#requeued++;
+    // The disk owns it now; for a batch that was itself replayed, this acknowledges the old
+    // record, whose place the new one takes.
+    batch.ack.settle('delivered');
+    this.#wake();
+    return true;
+  }
+
   reclaim(batch: Batch): boolean {
     // A replayed batch's record is still on disk and unacknowledged: leaving its acknowledgement
     // unsettled is what gets it replayed. Everything else is persisted by shutdown().
@@ -228,6 +256,7 @@ export class SpillChannel implements BufferChannel<Batch> {
       disk: this.#disk?.stats(),
       spilledBatches: this.#spilled,
       replayedBatches: this.#replayed,
+      requeuedBatches: this.#requeued,
     };
   }
 

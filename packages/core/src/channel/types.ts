@@ -67,6 +67,13 @@ export interface BufferChannel<T> extends ChannelSender<T>, ChannelReceiver<T> {
    */
   reclaim?(item: T): boolean;
   /**
+   * Takes back an item its consumer could not deliver for now (a sink whose retries ran out),
+   * to be received again later, while the pipeline runs. Resolves true when the buffer took it
+   * over (and settles its acknowledgement from then on), false when it cannot (then the
+   * consumer keeps it). Must not wait for room the consumer itself would have to make.
+   */
+  requeue?(item: T, signal: AbortSignal): Promise<boolean>;
+  /**
    * Called once at the end of `pipeline.stop()`, after every stage has ended: a buffer that
    * keeps data across restarts persists what it still holds here and releases its files.
    */

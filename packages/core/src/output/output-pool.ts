@@ -14,6 +14,9 @@
  *   `maxWorkers` batches, and the dispatcher's wait is the backpressure that reaches sources.
  * - Workers idle longer than `idleTimeoutMs` are reaped, least recently used first, down to
  *   `minWorkers`.
+ * - A `requeue` outcome (the sink's retries ran out) offers the batch back to its buffer; when
+ *   the buffer cannot take it, the worker holds it and writes it again: the sink's own backoff
+ *   paces those writes, and the pool's bound still holds because the worker stays busy.
  */
 import { performance } from 'node:perf_hooks';
 import { type DeliveryStatus, SHUTDOWN_DEADLINE } from '../ack/acknowledgement.js';
@@ -42,6 +45,10 @@ export interface OutputPoolStats {
   readonly delivered: number;
   readonly rejected: number;
   readonly dropped: number;
+  /** Batches given back to their buffer after a `requeue` outcome. */
+  readonly requeued: number;
+  /** Writes repeated because a `requeue` outcome found no buffer to take the batch. */
+  readonly rewrites: number;
   /** Milliseconds the dispatcher spent waiting for a free worker. */
   readonly waitMs: number;
 }
@@ -52,6 +59,8 @@ interface Worker {
   lastUsed: number;
   loop: Promise<void>;
 }
+
+type Settled = Exclude<SinkOutcome, undefined | { readonly status: 'requeue' }>;
 
 type Write = (batch: Batch, signal: AbortSignal, workerId: number) => Promise<SinkOutcome>;
 
@@ -72,6 +81,7 @@ export class OutputPool {
   readonly #signal: AbortSignal;
   readonly #onError: (err: unknown, batch: Batch) => void;
   readonly #onAbandoned: (batch: Batch) => boolean | undefined;
+  readonly #onRequeue: (batch: Batch, signal: AbortSignal) => Promise<boolean>;
   /** Free workers; the top (end) is the most recently used. Never longer than maxWorkers. */
   readonly #free: Worker[] = [];
   readonly #workers = new Set<Worker>();
@@ -84,6 +94,8 @@ export class OutputPool {
   #reaped = 0;
   #dispatched = 0;
   #waitMs = 0;
+  #requeued = 0;
+  #rewrites = 0;
   readonly #outcomes: Record<DeliveryStatus, number> = { delivered: 0, rejected: 0, dropped: 0 };
 
   constructor(
@@ -98,6 +110,11 @@ export class OutputPool {
        * over (its owner settles it); otherwise the pool settles it as `dropped`.
        */
       onAbandoned?: (batch: Batch) => boolean | undefined;
+      /**
+       * Offered each batch whose write ended `requeue`. Resolving true means its buffer took it
+       * over; otherwise the worker writes it again.
+       */
+      onRequeue?: (batch: Batch, signal: AbortSignal) => Promise<boolean>;
     },
   ) {
     this.name = name;
@@ -121,6 +138,7 @@ export class OutputPool {
     this.#signal = options.signal;
     this.#onError = options.onError ?? (() => {});
     this.#onAbandoned = options.onAbandoned ?? (() => false);
+    this.#onRequeue = options.onRequeue ?? (async () => false);
     this.#reaper = setInterval(() => this.reapIdle(), Math.max(10, this.idleTimeoutMs / 2));
     this.#reaper.unref();
   }
@@ -190,6 +208,8 @@ export class OutputPool {
       reaped: this.#reaped,
       dispatched: this.#dispatched,
       ...this.#outcomes,
+      requeued: this.#requeued,
+      rewrites: this.#rewrites,
       waitMs: this.#waitMs,
     };
   }
@@ -209,7 +229,7 @@ export class OutputPool {
 
   async #run(worker: Worker): Promise<void> {
     for await (const batch of worker.inbox) {
-      const outcome = await this.#deliver(batch, worker.id);
+      const outcome = await this.#deliverOrRequeue(batch, worker.id);
       if (outcome) this.#settle(batch, outcome);
       worker.lastUsed = performance.now();
       if (!this.#workers.has(worker)) continue;
@@ -242,7 +262,28 @@ export class OutputPool {
     }
   }
 
-  #settle(batch: Batch, outcome: Exclude<SinkOutcome, undefined>): void {
+  /** The outcome to settle; undefined when the batch was taken over (abandoned, or requeued). */
+  async #deliverOrRequeue(batch: Batch, workerId: number): Promise<Settled | undefined> {
+    for (;;) {
+      const outcome = await this.#deliver(batch, workerId);
+      if (outcome?.status !== 'requeue') return outcome;
+      if (await this.#requeue(batch)) return undefined;
+      this.#rewrites++;
+    }
+  }
+
+  async #requeue(batch: Batch): Promise<boolean> {
+    try {
+      if (!(await this.#onRequeue(batch, this.#signal))) return false;
+    } catch (err) {
+      this.#onError(err, batch);
+      return false;
+    }
+    this.#requeued++;
+    return true;
+  }
+
+  #settle(batch: Batch, outcome: Settled): void {
     this.#outcomes[outcome.status]++;
     batch.ack.settle(
       outcome.status,

@@ -171,13 +171,16 @@ export class Pipeline {
       const sink = await s.stage.build(context(name));
       this.#sinks.set(name, sink);
       this.#addConsumer(name, s.inputs.length, s.buffer ?? spec.defaultBuffer);
+      const input = this.#consumers.get(name)!.input;
       const pool = new OutputPool(name, (batch, sig) => sink.write(batch, sig), {
+        ...(sink.concurrency === undefined ? {} : { maxWorkers: sink.concurrency }),
         ...s.pool,
         signal: this.#hard.signal,
+        onRequeue: async (batch, sig) => (await input.requeue?.(batch, sig)) ?? false,
         onError: () => this.#counters.add('sink_errors'),
         onAbandoned: (batch) => {
           // A buffer that persists (spill) takes the batch back for the next start.
-          if (this.#consumers.get(name)!.input.reclaim?.(batch)) return true;
+          if (input.reclaim?.(batch)) return true;
           this.#countUndelivered(batch);
           return false;
         },

@@ -71,11 +71,19 @@ export interface Transform {
 
 export type TransformResult = Batch | readonly Batch[] | null | undefined;
 
-/** What a sink reports for one batch; `undefined` means delivered. */
+/**
+ * What a sink reports for one batch; `undefined` means delivered.
+ *
+ * `requeue`: not delivered, but not the batch's fault either — the backend kept failing
+ * transiently until the sink's attempts ran out. The batch goes back to the sink's buffer: a
+ * buffer that can persist it (a spilling one) takes it, to be delivered again later; otherwise
+ * the pipeline holds it and writes it again, so it is never dropped for being unlucky.
+ */
 export type SinkOutcome =
   | undefined
   | { readonly status: 'delivered' }
-  | { readonly status: 'rejected' | 'dropped'; readonly reason: string };
+  | { readonly status: 'rejected' | 'dropped'; readonly reason: string }
+  | { readonly status: 'requeue'; readonly reason: string };
 
 /**
  * A running sink. The output pool calls `write()` from up to `maxWorkers` workers at once; a
@@ -84,6 +92,12 @@ export type SinkOutcome =
  */
 export interface Sink {
   write(batch: Batch, signal: AbortSignal): Promise<SinkOutcome>;
+  /**
+   * How many `write()` calls the sink wants open at once, used as the output pool's
+   * `maxWorkers` when the pipeline spec sets none. A sink that merges batches into larger
+   * requests asks for more than it sends at once, so that it has batches to merge.
+   */
+  readonly concurrency?: number;
   close?(signal: AbortSignal): Promise<void>;
   stats?(): object;
 }
