@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'ERR_STAGE_FAILED'
   | 'ERR_TRANSFORM_FAILED'
   | 'ERR_PLUGIN_INVALID'
+  | 'ERR_TOO_MANY_WAITERS'
   | 'ERR_ABORTED';
 
 /**

@@ -10,6 +10,7 @@ export * from './errors.js';
 export * from './event/batch.js';
 export * from './event/codec.js';
 export * from './event/log-event.js';
+export { ParkingLot } from './internal/parking-lot.js';
 export * from './interop/rxjs.js';
 export * from './metrics/registry.js';
 export * from './output/output-pool.js';

@@ -11,9 +11,8 @@
  * `pending` counts batches that settled but wait behind an earlier unsettled one: a checkpoint
  * never passes an unsettled batch.
  */
-import { abortError, SpillwayError } from '../errors.js';
+import { ParkingLot } from '../internal/parking-lot.js';
 import { Ring } from '../internal/ring.js';
-import { WaitList } from '../internal/wait-list.js';
 import {
   Acknowledgement,
   type AckOutcome,
@@ -84,8 +83,8 @@ export class AckWatermark<P> {
   readonly #ring: Ring<Entry<P>>;
   readonly #onCommit: ((position: P) => void) | undefined;
   readonly #commitWhen: ((outcome: AckOutcome) => boolean) | undefined;
-  readonly #roomWaiters = new WaitList<() => void>();
-  readonly #idleWaiters: (() => void)[] = [];
+  readonly #roomWaiters = new ParkingLot();
+  readonly #idleWaiters = new ParkingLot();
   #committed: P | undefined;
   #inFlight = 0;
   #totalTracked = 0;
@@ -122,27 +121,13 @@ export class AckWatermark<P> {
     for (;;) {
       const ack = this.tryTrack(position);
       if (ack) return ack;
-      await this.#waitForRoom(signal);
+      await this.#roomWaiters.park(signal);
     }
   }
 
   /** Resolves once every tracked batch has settled and been committed. */
-  whenIdle(signal?: AbortSignal): Promise<void> {
-    if (this.#ring.length === 0) return Promise.resolve();
-    if (signal?.aborted) return Promise.reject(abortError(signal));
-    return new Promise((resolve, reject) => {
-      const done = () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      };
-      const onAbort = () => {
-        const i = this.#idleWaiters.indexOf(done);
-        if (i >= 0) this.#idleWaiters.splice(i, 1);
-        reject(abortError(signal!));
-      };
-      this.#idleWaiters.push(done);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+  async whenIdle(signal?: AbortSignal): Promise<void> {
+    while (this.#ring.length > 0) await this.#idleWaiters.park(signal);
   }
 
   stats(): WatermarkStats<P> {
@@ -167,29 +152,9 @@ export class AckWatermark<P> {
         advanced = true;
       }
       // Room is made even when held, so that a source never deadlocks on `track()`.
-      this.#roomWaiters.shift()?.();
+      this.#roomWaiters.wakeOne();
     }
     if (advanced) this.#onCommit?.(this.#committed as P);
-    if (this.#ring.length === 0) {
-      for (const resolve of this.#idleWaiters.splice(0)) resolve();
-    }
-  }
-
-  #waitForRoom(signal: AbortSignal | undefined): Promise<void> {
-    if (signal?.aborted) return Promise.reject(abortError(signal));
-    if (this.#roomWaiters.length >= 65_536) {
-      return Promise.reject(new SpillwayError('ERR_INVALID_OPTION', 'too many parked trackers'));
-    }
-    return new Promise((resolve, reject) => {
-      const node = this.#roomWaiters.push(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      });
-      const onAbort = () => {
-        this.#roomWaiters.remove(node);
-        reject(abortError(signal!));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    if (this.#ring.length === 0) this.#idleWaiters.wakeAll();
   }
 }

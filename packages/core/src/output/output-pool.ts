@@ -21,9 +21,9 @@
 import { performance } from 'node:perf_hooks';
 import { type DeliveryStatus, SHUTDOWN_DEADLINE } from '../ack/acknowledgement.js';
 import { Channel } from '../channel/channel.js';
-import { abortError, SpillwayError } from '../errors.js';
+import { SpillwayError } from '../errors.js';
 import type { Batch } from '../event/batch.js';
-import { WaitList } from '../internal/wait-list.js';
+import { ParkingLot } from '../internal/parking-lot.js';
 import type { SinkOutcome } from '../stage/contracts.js';
 
 export interface OutputPoolOptions {
@@ -85,8 +85,8 @@ export class OutputPool {
   /** Free workers; the top (end) is the most recently used. Never longer than maxWorkers. */
   readonly #free: Worker[] = [];
   readonly #workers = new Set<Worker>();
-  readonly #dispatchWaiters = new WaitList<() => void>();
-  readonly #idleWaiters = new WaitList<() => void>();
+  readonly #dispatchWaiters = new ParkingLot();
+  readonly #idleWaiters = new ParkingLot();
   readonly #reaper: NodeJS.Timeout;
   #nextId = 0;
   #closed = false;
@@ -155,7 +155,7 @@ export class OutputPool {
       const since = performance.now();
       try {
         while (!worker) {
-          await this.#waitFor(this.#dispatchWaiters, signal);
+          await this.#dispatchWaiters.park(signal);
           worker = this.#free.pop();
         }
       } finally {
@@ -169,7 +169,7 @@ export class OutputPool {
 
   /** Resolves when no worker is busy. */
   async idle(signal?: AbortSignal): Promise<void> {
-    while (this.#free.length < this.#workers.size) await this.#waitFor(this.#idleWaiters, signal);
+    while (this.#free.length < this.#workers.size) await this.#idleWaiters.park(signal);
   }
 
   /** Stops taking batches, lets busy workers finish, and ends every worker. */
@@ -234,10 +234,8 @@ export class OutputPool {
       worker.lastUsed = performance.now();
       if (!this.#workers.has(worker)) continue;
       this.#free.push(worker);
-      this.#dispatchWaiters.shift()?.();
-      if (this.#free.length === this.#workers.size) {
-        for (let w = this.#idleWaiters.shift(); w; w = this.#idleWaiters.shift()) w();
-      }
+      this.#dispatchWaiters.wakeOne();
+      if (this.#free.length === this.#workers.size) this.#idleWaiters.wakeAll();
     }
   }
 
@@ -289,20 +287,5 @@ export class OutputPool {
       outcome.status,
       outcome.status === 'delivered' ? undefined : `${this.name}:${outcome.reason}`,
     );
-  }
-
-  #waitFor(list: WaitList<() => void>, signal: AbortSignal | undefined): Promise<void> {
-    if (signal?.aborted) return Promise.reject(abortError(signal));
-    return new Promise((resolve, reject) => {
-      const onAbort = () => {
-        list.remove(node);
-        reject(abortError(signal!));
-      };
-      const node = list.push(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      });
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
   }
 }
