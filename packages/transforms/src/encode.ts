@@ -1,7 +1,7 @@
 /**
  * The `encode` verb: turns events into the bytes a sink writes, as a raw batch.
  *
- * Shapes (one per event; `severity` and `attributes` only when the event has them):
+ * Each event is written in core's JSON shape of an event (`eventToJson` / `eventToObject`):
  *
  *     flatten: false  {"timestamp":1714564800123,"message":"…","severity":"info","attributes":{"port":8080}}
  *     flatten: true   {"timestamp":1714564800123,"message":"…","severity":"info","port":8080}
@@ -17,13 +17,15 @@ import {
   type Batch,
   createRawBatch,
   eventsOf,
+  eventToJson,
+  eventToObject,
+  type FlattenConflicts,
   type LogEvent,
   optionChecks,
   type Transform,
 } from '@spillway/core';
 import { pack } from 'msgpackr';
 import { defineVerb } from './internal/define-verb.js';
-import { setAttribute } from './internal/well-known-fields.js';
 
 /** Options of {@link encode}. */
 export interface EncodeOptions {
@@ -34,9 +36,6 @@ export interface EncodeOptions {
    */
   readonly flatten?: boolean;
 }
-
-/** The event's own fields; in a flattened object, attributes by these names would clash. */
-const RESERVED = new Set(['timestamp', 'message', 'severity']);
 
 /**
  * Encodes the batch's events (a raw batch's lines become events first) into one raw batch with
@@ -78,12 +77,12 @@ export const encode = defineVerb<EncodeOptions>({
     const flatten = o.flatten ?? false;
     const counters = ctx.counters;
     const encodeBatch = (events: readonly LogEvent[]): Uint8Array => {
-      const conflicts = { count: 0 };
+      const conflicts: FlattenConflicts = { count: 0 };
       let data: Uint8Array;
       if (o.format === 'msgpack') {
         const objects = new Array<Record<string, unknown>>(events.length);
         for (let i = 0; i < events.length; i++)
-          objects[i] = toObject(events[i]!, flatten, conflicts);
+          objects[i] = eventToObject(events[i]!, flatten, conflicts);
         // `pack` returns a view into msgpackr's reusable buffer; it is not overwritten by later
         // calls (they write after it, or into a new buffer), so the view can be passed on.
         data = pack(objects);
@@ -92,7 +91,7 @@ export const encode = defineVerb<EncodeOptions>({
         let text = ndjson ? '' : '[';
         for (let i = 0; i < events.length; i++) {
           if (!ndjson && i > 0) text += ',';
-          text += toJson(events[i]!, flatten, conflicts);
+          text += eventToJson(events[i]!, flatten, conflicts);
           if (ndjson) text += '\n';
         }
         if (!ndjson) text += ']';
@@ -110,45 +109,3 @@ export const encode = defineVerb<EncodeOptions>({
     };
   },
 });
-
-function toJson(event: LogEvent, flatten: boolean, conflicts: { count: number }): string {
-  const t = event.timestamp;
-  let text = `{"timestamp":${Number.isFinite(t) ? t : 'null'},"message":${JSON.stringify(event.message)}`;
-  if (event.severity !== undefined) text += `,"severity":${JSON.stringify(event.severity)}`;
-  const attributes = event.attributes;
-  if (attributes === undefined) return `${text}}`;
-  if (!flatten) return `${text},"attributes":${JSON.stringify(attributes)}}`;
-  for (const key in attributes) {
-    if (RESERVED.has(key)) {
-      conflicts.count++;
-      continue;
-    }
-    const value = JSON.stringify(attributes[key]);
-    if (value !== undefined) text += `,${JSON.stringify(key)}:${value}`;
-  }
-  return `${text}}`;
-}
-
-function toObject(
-  event: LogEvent,
-  flatten: boolean,
-  conflicts: { count: number },
-): Record<string, unknown> {
-  const t = event.timestamp;
-  const out: Record<string, unknown> = {
-    timestamp: Number.isFinite(t) ? t : null,
-    message: event.message,
-  };
-  if (event.severity !== undefined) out.severity = event.severity;
-  const attributes = event.attributes;
-  if (attributes === undefined) return out;
-  if (!flatten) {
-    out.attributes = attributes;
-    return out;
-  }
-  for (const key in attributes) {
-    if (RESERVED.has(key)) conflicts.count++;
-    else setAttribute(out, key, attributes[key]);
-  }
-  return out;
-}

@@ -16,11 +16,16 @@ import {
   decodeOtlpLogs,
   encodeOtlpResponse,
   encodeOtlpStatus,
+  OTLP_MEDIA_TYPES,
+  type OtlpDecodeOptions,
   type OtlpEncoding,
-} from './otlp-codec.js';
+  OtlpError,
+} from '@spillway/otlp';
 import {
+  type DecodedBody,
   HttpReceiver,
   type HttpReceiverOptions,
+  ReceiverError,
   type ReceiverProtocol,
   receiverResources,
   validateReceiverOptions,
@@ -40,17 +45,27 @@ export interface OtlpOptions extends HttpReceiverOptions {
 }
 
 const mediaTypes = new Map<string, OtlpEncoding>([
-  ['application/x-protobuf', 'protobuf'],
-  ['application/json', 'json'],
+  [OTLP_MEDIA_TYPES.protobuf, 'protobuf'],
+  [OTLP_MEDIA_TYPES.json, 'json'],
 ]);
 
-const contentType = (encoding: OtlpEncoding | undefined) =>
-  encoding === 'protobuf' ? 'application/x-protobuf' : 'application/json';
+const contentType = (encoding: OtlpEncoding | undefined) => OTLP_MEDIA_TYPES[encoding ?? 'json'];
+
+/** Decodes a body; a malformed one is the receiver's 400, naming the field when known. */
+function decode(body: Buffer, encoding: OtlpEncoding, options: OtlpDecodeOptions): DecodedBody {
+  try {
+    return decodeOtlpLogs(body, encoding, options);
+  } catch (err) {
+    if (!OtlpError.is(err, 'ERR_OTLP_MALFORMED')) throw err;
+    const field = err.field === undefined ? {} : { field: err.field };
+    throw new ReceiverError('ERR_MALFORMED_BODY', err.message, { ...field, cause: err });
+  }
+}
 
 /**
  * An OTLP/HTTP logs receiver. Each LogRecord becomes a LogEvent (timestamp, message from the
  * body, severity from the severity number, attributes with the resource's as `resource.<key>`;
- * the full mapping is in `otlp-codec.ts`).
+ * the full mapping is documented by `decodeOtlpLogs` in `@spillway/otlp`).
  *
  * When to use: to take logs from OpenTelemetry SDKs and collectors, with pressure reported
  * the way OTLP clients understand (429/503 with `Retry-After`).
@@ -88,8 +103,7 @@ export const otlp = defineSource<OtlpOptions>({
     const protocol: ReceiverProtocol<OtlpEncoding> = {
       path: o.path ?? '/v1/logs',
       encodingFor: (mediaType) => mediaTypes.get(mediaType),
-      decode: (body, encoding) =>
-        decodeOtlpLogs(body, encoding, { maxEventBytes, now: Date.now() }),
+      decode: (body, encoding) => decode(body, encoding, { maxEventBytes, now: Date.now() }),
       success: (encoding, outcome) => ({
         contentType: contentType(encoding),
         body: encodeOtlpResponse(encoding, outcome.rejected, outcome.rejections),

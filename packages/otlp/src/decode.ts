@@ -1,11 +1,9 @@
 /**
- * OTLP logs on the wire, both encodings the OTLP/HTTP specification defines, and the mapping
- * of a LogRecord to a spillway {@link LogEvent}.
+ * OTLP logs requests into spillway events, from both encodings the OTLP/HTTP specification
+ * defines.
  *
- * - Binary protobuf: the messages below, declared from the field numbers of the
- *   opentelemetry-proto definitions (`collector/logs/v1`, `logs/v1`, `common/v1`,
- *   `resource/v1`) and `google.rpc.Status`, decoded with protobufjs (which bounds nesting at
- *   100 levels).
+ * - Binary protobuf: decoded with protobufjs against `internal/schema.ts` (which bounds nesting
+ *   at 100 levels).
  * - JSON: the proto3 JSON mapping with OTLP's deviations: lowerCamelCase keys only (others are
  *   unknown fields and ignored, as are all unknown fields), `traceId`/`spanId` as hex, enums as
  *   integers only, 64-bit integers as decimal strings or numbers, `bytesValue` as base64.
@@ -28,120 +26,54 @@
  * an empty AnyValue becomes `null`. Invalid trace or span ids (wrong length, all zero) are left
  * out, as the specification says receivers should treat them as absent.
  */
-import { estimateEventBytes, type LogEvent, type Severity } from '@spillway/core';
-import protobuf from 'protobufjs/light.js';
-import { type DecodedBody, ReceiverError, setField } from './receiver.js';
+import { estimateEventBytes, type LogEvent, setField } from '@spillway/core';
+import type { OtlpEncoding } from './encoding.js';
+import { OtlpError } from './errors.js';
+import { ExportLogsServiceRequest } from './internal/schema.js';
+import { severityOf } from './internal/severity.js';
 
-const repeated = (type: string, id: number) => ({ rule: 'repeated', type, id });
-const field = (type: string, id: number) => ({ type, id });
-
-/** The OTLP logs messages, by the field numbers of opentelemetry-proto. */
-const root = protobuf.Root.fromJSON({
-  nested: {
-    AnyValue: {
-      oneofs: {
-        value: {
-          oneof: [
-            'stringValue',
-            'boolValue',
-            'intValue',
-            'doubleValue',
-            'arrayValue',
-            'kvlistValue',
-            'bytesValue',
-          ],
-        },
-      },
-      fields: {
-        stringValue: field('string', 1),
-        boolValue: field('bool', 2),
-        intValue: field('int64', 3),
-        doubleValue: field('double', 4),
-        arrayValue: field('ArrayValue', 5),
-        kvlistValue: field('KeyValueList', 6),
-        bytesValue: field('bytes', 7),
-      },
-    },
-    ArrayValue: { fields: { values: repeated('AnyValue', 1) } },
-    KeyValueList: { fields: { values: repeated('KeyValue', 1) } },
-    KeyValue: { fields: { key: field('string', 1), value: field('AnyValue', 2) } },
-    InstrumentationScope: {
-      fields: {
-        name: field('string', 1),
-        version: field('string', 2),
-        attributes: repeated('KeyValue', 3),
-        droppedAttributesCount: field('uint32', 4),
-      },
-    },
-    Resource: {
-      fields: { attributes: repeated('KeyValue', 1), droppedAttributesCount: field('uint32', 2) },
-    },
-    LogRecord: {
-      fields: {
-        timeUnixNano: field('fixed64', 1),
-        // An enum on the wire is a varint; the integer is what the mapping needs.
-        severityNumber: field('int32', 2),
-        severityText: field('string', 3),
-        body: field('AnyValue', 5),
-        attributes: repeated('KeyValue', 6),
-        droppedAttributesCount: field('uint32', 7),
-        flags: field('fixed32', 8),
-        traceId: field('bytes', 9),
-        spanId: field('bytes', 10),
-        observedTimeUnixNano: field('fixed64', 11),
-        eventName: field('string', 12),
-      },
-    },
-    ScopeLogs: {
-      fields: {
-        scope: field('InstrumentationScope', 1),
-        logRecords: repeated('LogRecord', 2),
-        schemaUrl: field('string', 3),
-      },
-    },
-    ResourceLogs: {
-      fields: {
-        resource: field('Resource', 1),
-        scopeLogs: repeated('ScopeLogs', 2),
-        schemaUrl: field('string', 3),
-      },
-    },
-    ExportLogsServiceRequest: { fields: { resourceLogs: repeated('ResourceLogs', 1) } },
-    ExportLogsPartialSuccess: {
-      fields: { rejectedLogRecords: field('int64', 1), errorMessage: field('string', 2) },
-    },
-    ExportLogsServiceResponse: { fields: { partialSuccess: field('ExportLogsPartialSuccess', 1) } },
-    // google.protobuf.Any, google.rpc.Status and google.rpc.BadRequest, for error bodies.
-    Any: { fields: { typeUrl: field('string', 1), value: field('bytes', 2) } },
-    Status: {
-      fields: { code: field('int32', 1), message: field('string', 2), details: repeated('Any', 3) },
-    },
-    FieldViolation: { fields: { field: field('string', 1), description: field('string', 2) } },
-    BadRequest: { fields: { fieldViolations: repeated('FieldViolation', 1) } },
-  },
-});
-
-const ExportLogsServiceRequest = root.lookupType('ExportLogsServiceRequest');
-const ExportLogsServiceResponse = root.lookupType('ExportLogsServiceResponse');
-const Status = root.lookupType('Status');
-const BadRequest = root.lookupType('BadRequest');
-
-/** The two OTLP/HTTP body encodings. */
-export type OtlpEncoding = 'protobuf' | 'json';
-
+/** Options of {@link decodeOtlpLogs}. */
 export interface OtlpDecodeOptions {
-  /** Records whose event is estimated above this many bytes are rejected (partial success). */
-  maxEventBytes: number;
-  /** Receipt time, for records with neither timestamp. */
-  now: number;
+  /**
+   * Records whose event is estimated above this many bytes are rejected one by one (for a
+   * partial success) instead of becoming events. Default: no limit.
+   */
+  readonly maxEventBytes?: number;
+  /** Receipt time in ms, for records with neither timestamp. Default: `Date.now()`. */
+  readonly now?: number;
 }
 
-/** Decodes an `ExportLogsServiceRequest` and maps its records to events. */
+/** What a request holds: its events, and the records rejected one by one and why. */
+export interface OtlpDecodedLogs {
+  readonly events: LogEvent[];
+  /** Records rejected by `maxEventBytes` (the rest are events): a partial success. */
+  readonly rejected: number;
+  /** Why, one sentence per rejected record, the first few only (a response stays small). */
+  readonly rejections: readonly string[];
+}
+
+/**
+ * Decodes an `ExportLogsServiceRequest` and maps its records to events, by the table above.
+ *
+ * When to use: to receive OTLP logs (the `otlp` source), or to read back what
+ * {@link encodeOtlpLogs} wrote.
+ *
+ * Gotchas: throws an {@link OtlpError} `ERR_OTLP_MALFORMED` for a body that is not a request —
+ * its `field` names the offending field of a JSON body (`request` for the whole body) and is
+ * undefined when the bytes do not parse at all. JSON bodies are checked field by field, binary
+ * ones only as far as protobuf types go. Records with neither timestamp get `now`, so decoding
+ * the same body twice gives different events unless `now` is passed.
+ *
+ * @example
+ * ```ts
+ * const { events, rejected } = decodeOtlpLogs(body, 'protobuf', { maxEventBytes: 1 << 20 });
+ * ```
+ */
 export function decodeOtlpLogs(
-  body: Buffer,
+  body: Uint8Array,
   encoding: OtlpEncoding,
-  options: OtlpDecodeOptions,
-): DecodedBody {
+  options: OtlpDecodeOptions = {},
+): OtlpDecodedLogs {
   let request: unknown;
   if (encoding === 'protobuf') {
     try {
@@ -149,128 +81,27 @@ export function decodeOtlpLogs(
       // 64-bit values as decimal strings, the same shape as JSON's; bytes stay buffers.
       request = ExportLogsServiceRequest.toObject(message, { longs: String });
     } catch (err) {
-      throw new ReceiverError(
-        'ERR_MALFORMED_BODY',
+      throw new OtlpError(
+        'ERR_OTLP_MALFORMED',
         `invalid protobuf ExportLogsServiceRequest: ${(err as Error).message}`,
         { cause: err },
       );
     }
   } else {
     try {
-      request = JSON.parse(body.toString('utf8'));
+      request = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString());
     } catch (err) {
-      throw new ReceiverError('ERR_MALFORMED_BODY', `invalid JSON: ${(err as Error).message}`, {
+      throw new OtlpError('ERR_OTLP_MALFORMED', `invalid JSON: ${(err as Error).message}`, {
         cause: err,
       });
     }
   }
-  return new Walker(encoding, options).request(request);
-}
-
-/** `{}`, or a partial success with the count and reasons of the rejected records. */
-export function encodeOtlpResponse(
-  encoding: OtlpEncoding,
-  rejected: number,
-  rejections: readonly string[],
-): Uint8Array | string {
-  const partial =
-    rejected > 0
-      ? {
-          rejectedLogRecords: rejected,
-          errorMessage: `${rejected} log record(s) rejected: ${rejections.join('; ')}`,
-        }
-      : undefined;
-  if (encoding === 'protobuf') {
-    // The full success is the empty message: zero bytes.
-    return ExportLogsServiceResponse.encode(
-      ExportLogsServiceResponse.fromObject(partial ? { partialSuccess: partial } : {}),
-    ).finish();
-  }
-  // proto3 JSON writes int64 as a decimal string.
-  return JSON.stringify(
-    partial
-      ? {
-          partialSuccess: {
-            rejectedLogRecords: String(partial.rejectedLogRecords),
-            errorMessage: partial.errorMessage,
-          },
-        }
-      : {},
+  const walker = new Walker(
+    encoding,
+    options.maxEventBytes ?? Number.POSITIVE_INFINITY,
+    options.now ?? Date.now(),
   );
-}
-
-/** google.rpc.Code for an HTTP status; the specification lets clients ignore it. */
-const rpcCode: Record<number, number> = {
-  400: 3, // INVALID_ARGUMENT
-  401: 16, // UNAUTHENTICATED
-  404: 5, // NOT_FOUND
-  405: 12, // UNIMPLEMENTED
-  413: 8, // RESOURCE_EXHAUSTED
-  415: 3, // INVALID_ARGUMENT
-  429: 8, // RESOURCE_EXHAUSTED
-  500: 13, // INTERNAL
-  503: 14, // UNAVAILABLE
-};
-const BAD_REQUEST_TYPE = 'type.googleapis.com/google.rpc.BadRequest';
-
-/**
- * A `google.rpc.Status` for a failure, with a `google.rpc.BadRequest` detail naming the field
- * when one is known. The message starts with the stable code, e.g. `ERR_MALFORMED_BODY: …`.
- */
-export function encodeOtlpStatus(
-  encoding: OtlpEncoding,
-  status: number,
-  code: string,
-  message: string,
-  fieldPath: string | undefined,
-): Uint8Array | string {
-  const text = `${code}: ${message}`;
-  const violation =
-    fieldPath === undefined ? undefined : { field: fieldPath, description: message };
-  if (encoding === 'protobuf') {
-    const details = violation
-      ? [
-          {
-            typeUrl: BAD_REQUEST_TYPE,
-            value: BadRequest.encode(
-              BadRequest.fromObject({ fieldViolations: [violation] }),
-            ).finish(),
-          },
-        ]
-      : [];
-    return Status.encode(
-      Status.fromObject({ code: rpcCode[status] ?? 2, message: text, details }),
-    ).finish();
-  }
-  return JSON.stringify({
-    code: rpcCode[status] ?? 2,
-    message: text,
-    ...(violation
-      ? { details: [{ '@type': BAD_REQUEST_TYPE, fieldViolations: [violation] }] }
-      : {}),
-  });
-}
-
-const severities: readonly Severity[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
-
-const severityNames = new Map<string, Severity>([
-  ['trace', 'trace'],
-  ['debug', 'debug'],
-  ['info', 'info'],
-  ['information', 'info'],
-  ['warn', 'warn'],
-  ['warning', 'warn'],
-  ['error', 'error'],
-  ['err', 'error'],
-  ['fatal', 'fatal'],
-  ['critical', 'fatal'],
-  ['crit', 'fatal'],
-]);
-
-/** Severity from `severityNumber` (1–24, four per level), else from a conventional text. */
-function severityOf(number: number, text: string | undefined): Severity | undefined {
-  if (number >= 1 && number <= 24) return severities[Math.floor((number - 1) / 4)];
-  return text ? severityNames.get(text.toLowerCase()) : undefined;
+  return walker.request(request);
 }
 
 /** Rejection reasons kept per request, so an error message stays small. */
@@ -286,21 +117,23 @@ type Obj = Record<string, unknown>;
 /**
  * Walks a decoded request (protobufjs output or parsed JSON) into events. Binary input is
  * already typed; JSON input is checked as it is read, and any value of the wrong type is a
- * malformed body (400) naming the field.
+ * malformed body naming the field.
  */
 class Walker {
   readonly #json: boolean;
-  readonly #options: OtlpDecodeOptions;
+  readonly #maxEventBytes: number;
+  readonly #now: number;
   readonly events: LogEvent[] = [];
   #rejected = 0;
   readonly #rejections: string[] = [];
 
-  constructor(encoding: OtlpEncoding, options: OtlpDecodeOptions) {
+  constructor(encoding: OtlpEncoding, maxEventBytes: number, now: number) {
     this.#json = encoding === 'json';
-    this.#options = options;
+    this.#maxEventBytes = maxEventBytes;
+    this.#now = now;
   }
 
-  request(value: unknown): DecodedBody {
+  request(value: unknown): OtlpDecodedLogs {
     const request = this.#object(value, '');
     if (request === undefined) throw this.#bad('', 'the body must be a JSON object');
     const resourceLogs = this.#array(request.resourceLogs, 'resourceLogs');
@@ -335,7 +168,7 @@ class Walker {
     const time =
       this.#nanosToMs(record.timeUnixNano, `${path}.timeUnixNano`) ||
       this.#nanosToMs(record.observedTimeUnixNano, `${path}.observedTimeUnixNano`) ||
-      this.#options.now;
+      this.#now;
     const severityNumber = this.#enum(record.severityNumber, `${path}.severityNumber`);
     const severityText = this.#string(record.severityText, `${path}.severityText`);
     const body = this.#anyValue(record.body, `${path}.body`, 0);
@@ -370,11 +203,11 @@ class Walker {
     if (severity) event.severity = severity;
     if (Object.keys(attributes).length > 0) event.attributes = attributes;
     const size = estimateEventBytes(event);
-    if (size > this.#options.maxEventBytes) {
+    if (size > this.#maxEventBytes) {
       this.#rejected++;
       if (this.#rejections.length < MAX_REPORTED) {
         this.#rejections.push(
-          `${path} is about ${size} bytes, above maxEventBytes ${this.#options.maxEventBytes}`,
+          `${path} is about ${size} bytes, above maxEventBytes ${this.#maxEventBytes}`,
         );
       }
       return;
@@ -515,10 +348,8 @@ class Walker {
     return hex;
   }
 
-  #bad(path: string, description: string): ReceiverError {
+  #bad(path: string, description: string): OtlpError {
     const where = path === '' ? 'request' : path;
-    return new ReceiverError('ERR_MALFORMED_BODY', `${where}: ${description}`, {
-      field: path === '' ? 'request' : path,
-    });
+    return new OtlpError('ERR_OTLP_MALFORMED', `${where}: ${description}`, { field: where });
   }
 }
