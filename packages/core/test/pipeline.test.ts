@@ -247,11 +247,7 @@ describe('pipeline runtime', () => {
       },
     }).build();
     const maxWorkers = (id: string) =>
-      (
-        pipeline.metrics.snapshot().entries.find((e) => e.id === id)?.stats as {
-          maxWorkers: number;
-        }
-      ).maxWorkers;
+      pipeline.metrics.snapshot().entries.find((e) => e.id === id)!.stats.maxWorkers;
     assert.equal(maxWorkers('declared.pool'), 7);
     assert.equal(maxWorkers('overridden.pool'), 2);
     await pipeline[Symbol.asyncDispose]();

@@ -25,6 +25,10 @@ export interface DeadLetter {
   /** The last error's message (and stack, when there was one). */
   readonly error?: string;
   readonly attempts: number;
+  /** The backend's HTTP status, when a backend gave up on it. */
+  readonly status?: number;
+  /** A bounded excerpt of the backend's answer (at most 1 KiB of its body). */
+  readonly response?: string;
   readonly batch: { readonly id: string; readonly source: string; readonly count: number };
   readonly records: readonly LogEvent[];
 }
@@ -65,7 +69,14 @@ export class DeadLetterFile {
   /** Appends an entry for `batch`; `full` when it would pass `maxBytes` (counted). */
   async write(
     batch: Batch,
-    entry: { stage: string; reason: string; error?: unknown; attempts: number },
+    entry: {
+      stage: string;
+      reason: string;
+      error?: unknown;
+      attempts: number;
+      status?: number;
+      response?: string;
+    },
   ): Promise<'written' | 'full'> {
     const letter: DeadLetter = {
       time: new Date().toISOString(),
@@ -73,6 +84,8 @@ export class DeadLetterFile {
       reason: entry.reason,
       ...(entry.error === undefined ? {} : { error: describe(entry.error) }),
       attempts: entry.attempts,
+      ...(entry.status === undefined ? {} : { status: entry.status }),
+      ...(entry.response === undefined ? {} : { response: entry.response.slice(0, 1024) }),
       batch: { id: batch.id, source: batch.source, count: batch.count },
       records: eventsOf(batch),
     };
