@@ -69,6 +69,27 @@ describe('pipeline validation', () => {
     assert.deepEqual(problems, []);
   });
 
+  it('refuses a fan-out where a blocking buffer would hold the other consumers back', () => {
+    const spec = {
+      sources: { gen: counter({ batches: 1 }) },
+      sinks: {
+        blocking: { inputs: ['gen'], stage: recorder({ into: newRecorder() }) },
+        dropping: {
+          inputs: ['gen'],
+          stage: recorder({ into: newRecorder() }),
+          buffer: { whenFull: 'drop-newest' as const },
+        },
+      },
+    };
+    const problems = definePipeline(spec).validate();
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /"blocking" shares "gen" .* fanOut: 'lockstep'/);
+    assert.deepEqual(definePipeline({ ...spec, fanOut: 'lockstep' }).validate(), []);
+    assert.deepEqual(definePipeline({ ...spec, fanOut: 'sideways' as 'lockstep' }).validate(), [
+      `fanOut must be 'isolated' or 'lockstep', not "sideways"`,
+    ]);
+  });
+
   it('rejects a graph without sources or sinks', () => {
     const problems = definePipeline({ sources: {}, sinks: {} }).validate();
     assert.ok(problems.includes('a pipeline needs at least one source'));
@@ -81,6 +102,7 @@ describe('pipeline runtime', () => {
     const one = newRecorder();
     const two = newRecorder();
     const pipeline = await definePipeline({
+      fanOut: 'lockstep',
       sources: { gen: counter({ batches: 50, batchSize: 7 }) },
       transforms: { even: { inputs: ['gen'], stage: keep({ when: (s) => s % 2 === 0 }) } },
       sinks: {
@@ -240,6 +262,7 @@ describe('pipeline runtime', () => {
       build: () => ({ concurrency: 7, write: async () => undefined }),
     });
     const pipeline = await definePipeline({
+      fanOut: 'lockstep',
       sources: { gen: counter({ batches: 1 }) },
       sinks: {
         declared: { inputs: ['gen'], stage: wide({}) },
@@ -274,6 +297,7 @@ describe('pipeline runtime', () => {
       }),
     });
     const pipeline = await definePipeline({
+      fanOut: 'lockstep',
       sources: { src: source({}) },
       transforms: {
         // batch 1 (seqs 2, 3) is filtered out entirely; batch 2 (seqs 4, 5) fails.

@@ -39,7 +39,11 @@ it('a dead backend fills only its own sink buffer; the healthy sink gets everyth
   const pipeline = await definePipeline({
     sources: { gen: generator({ count: TOTAL, batchSize: 100 }) },
     sinks: {
-      good: { inputs: ['gen'], stage: http({ url: healthy.url, ...FAST }) },
+      good: {
+        inputs: ['gen'],
+        stage: http({ url: healthy.url, ...FAST }),
+        buffer: spill({ dir: join(dir, 'good') }),
+      },
       bad: {
         inputs: ['gen'],
         stage: http({ url: dead.url, ...FAST, timeoutMs: 60_000 }),

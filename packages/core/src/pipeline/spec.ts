@@ -45,6 +45,18 @@ export interface PipelineSpec {
   sinks: Readonly<Record<string, SinkSpec>>;
   /** Used where a stage names no buffer. */
   defaultBuffer?: BufferSpec;
+  /**
+   * What a stage whose output feeds several consumers does when one of them is full.
+   *
+   * `isolated` (default): consumers must not hold each other back, so each one's buffer has to
+   * say what it does when full without waiting — `spill`, `drop-newest` or `drop-oldest`; a
+   * `block` buffer there is a validation error. A dead sink then fills only its own buffer.
+   *
+   * `lockstep`: every consumer of a stage moves at the pace of the slowest; a full `block`
+   * buffer holds back the producer and with it every other consumer ("all sinks block").
+   * Choose it when no consumer may run ahead, and know that one dead sink stops them all.
+   */
+  fanOut?: 'isolated' | 'lockstep';
 }
 
 /** Every problem in `spec`, as sentences naming the stage; empty when it can be built. */
@@ -89,6 +101,11 @@ export function validatePipelineSpec(spec: PipelineSpec): string[] {
     if (!consumed.has(name)) problems.push(`${kindOf.get(name)} "${name}" feeds no stage`);
   }
   problems.push(...findCycles(spec.transforms ?? {}));
+  if (spec.fanOut !== undefined && spec.fanOut !== 'isolated' && spec.fanOut !== 'lockstep') {
+    problems.push(`fanOut must be 'isolated' or 'lockstep', not ${JSON.stringify(spec.fanOut)}`);
+  }
+  if ((spec.fanOut ?? 'isolated') === 'isolated')
+    problems.push(...findLockstep(spec, [...transforms, ...sinks]));
 
   const claims = new Map<string, string>();
   const stages: [string, SourceDefinition | TransformDefinition | SinkDefinition][] = [
@@ -124,6 +141,38 @@ function validateBuffer(name: string, buffer: BufferSpec | undefined): string[] 
   const policy = buffer.whenFull;
   if (typeof policy === 'string' && !['block', 'drop-newest', 'drop-oldest'].includes(policy)) {
     problems.push(`buffer of "${name}": unknown whenFull policy "${policy}"`);
+  }
+  return problems;
+}
+
+/** Consumers of a shared producer whose buffer would wait when full, coupling the others. */
+function findLockstep(
+  spec: PipelineSpec,
+  consumers: readonly [string, TransformSpec | SinkSpec][],
+): string[] {
+  const byProducer = new Map<string, string[]>();
+  for (const [name, stage] of consumers) {
+    for (const input of stage.inputs ?? []) {
+      byProducer.set(input, [...(byProducer.get(input) ?? []), name]);
+    }
+  }
+  const blocking = new Map(
+    consumers.map(([name, stage]) => {
+      const buffer = stage.buffer ?? spec.defaultBuffer;
+      // A buffer the caller makes (spill) decides for itself; in memory, `block` is the default.
+      const waits = !buffer || (!('create' in buffer) && (buffer.whenFull ?? 'block') === 'block');
+      return [name, waits];
+    }),
+  );
+  const problems: string[] = [];
+  for (const [producer, names] of byProducer) {
+    if (names.length < 2) continue;
+    for (const name of names.filter((n) => blocking.get(n))) {
+      problems.push(
+        `"${name}" shares "${producer}" with ${names.length - 1} other consumer(s) but its buffer ` +
+          "blocks when full, which would hold them back: give it a spill or drop-* buffer, or set fanOut: 'lockstep'",
+      );
+    }
   }
   return problems;
 }
