@@ -164,7 +164,8 @@ export class ConnectProxy implements AsyncDisposable {
       } else client.destroy();
     });
     client.once('close', () => upstream.destroy());
-    upstream.once('close', () => client.destroy());
+    // Before the tunnel opened, the client is ended with the 502 instead, which this would cut.
+    upstream.once('close', () => open && client.destroy());
   }
 
   #forward(req: http.IncomingMessage, res: http.ServerResponse): void {
