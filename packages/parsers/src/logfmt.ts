@@ -39,6 +39,8 @@
  * are counted, not kept.
  */
 
+import { setField } from '@spillway/core';
+
 /** A parsed line: key → value, or `true` for a key without `=`. */
 export type LogfmtFields = Record<string, string | true>;
 
@@ -145,17 +147,7 @@ export function parseLogfmt(line: string, options: LogfmtParseOptions = {}): Log
       droppedKeys++;
     } else {
       stored++;
-      // Assigning `__proto__` would set the prototype instead of storing a field.
-      if (key === '__proto__') {
-        Object.defineProperty(fields, key, {
-          value,
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      } else {
-        fields[key] = value;
-      }
+      setField(fields, key, value);
     }
   };
   /** The index of the next whitespace (or the end) from `from`: where a bad pair is cut off. */

@@ -4,7 +4,10 @@
 // all of them: nothing accepted is lost, retries carry the same batch id, and rejected records
 // land in the dead letters with their status.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { setMaxListeners } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it, mock } from 'node:test';
@@ -65,6 +68,7 @@ async function build(options: HttpSinkOptions): Promise<Built> {
   assert.deepEqual(definition.validate(), []);
   const counters = new Counters();
   const hard = new AbortController();
+  setMaxListeners(0, hard.signal);
   const ctx: BuildContext = { name: 'out', signal: hard.signal, counters };
   const sink = await definition.build(ctx);
   return {
@@ -140,6 +144,11 @@ describe('http sink: delivery', () => {
     assert.equal(backend.requests[0]!.headers.authorization, 'Bearer s3cret-token');
     assert.doesNotMatch(JSON.stringify(stats(out)), /s3cret/);
     delete process.env.SPILLWAY_TEST_TOKEN;
+    const tokenFile = join(await tempDir(), 'token');
+    await writeFile(tokenFile, 'from-a-file\n');
+    await using fromFile = await build({ url: backend.url, ...FAST, token: { file: tokenFile } });
+    await fromFile.write(events(1));
+    assert.equal(backend.requests[1]!.headers.authorization, 'Bearer from-a-file');
     await assert.rejects(
       async () =>
         http({ url: backend.url, token: { env: 'SPILLWAY_NO_SUCH_TOKEN' } }).build({
@@ -170,6 +179,30 @@ describe('http sink: transient failures', () => {
     assert.equal(backend.requests.length, 6);
     assert.deepEqual(seqsOf(backend).slice(-5), [0, 1, 2, 3, 4]);
     assert.equal(out.counters.get('retries'), 5);
+  });
+
+  it('a retry budget keeps an outage from multiplying the load', async () => {
+    await using backend = await startBackend({ script: () => ({ status: 503 }) });
+    await using out = await build({
+      url: backend.url,
+      batch: { lingerMs: 0, maxEvents: 1 },
+      retry: {
+        initialMs: 1,
+        maxMs: 5,
+        maxAttempts: 1000,
+        maxElapsedMs: 300,
+        // Bucket: 0.1 × 100 = 10 tokens to start, and 0.1 per first attempt.
+        budget: { ratio: 0.1, minPerSecond: 0 },
+      },
+      health: { downAfter: 1e6 },
+    });
+    const outcomes = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => out.write(events(1, i))),
+    );
+    assert.ok(outcomes.every((o) => o?.status === 'requeue'));
+    const retries = backend.requests.length - 50;
+    assert.ok(retries <= 10 + 5, `${retries} retries for 50 requests, within the budget of 15`);
+    assert.ok(out.counters.get('retries_deferred_by_budget') > 0);
   });
 
   it('gives up on a stalled backend after timeoutMs and retries elsewhere in time', async () => {
@@ -495,5 +528,70 @@ describe('dead letters: replay', () => {
     });
     assert.equal(again.skipped, 1);
     assert.deepEqual(again.failed, { 'rejected:rejected:422': 1 });
+  });
+});
+
+describe('http sink: adaptive concurrency', () => {
+  /** A backend that serves three requests at a time in 10 ms and answers 503 beyond that. */
+  async function narrowBackend() {
+    let inFlight = 0;
+    const counts = { ok: 0, refused: 0 };
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (inFlight >= 3) {
+          counts.refused++;
+          res.writeHead(503).end();
+          return;
+        }
+        inFlight++;
+        setTimeout(() => {
+          inFlight--;
+          counts.ok++;
+          res.writeHead(200).end('{}');
+        }, 10);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: `http://127.0.0.1:${port}/`,
+      counts,
+      async [Symbol.asyncDispose]() {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      },
+    };
+  }
+
+  const drive = async (options: Partial<HttpSinkOptions>) => {
+    await using backend = await narrowBackend();
+    await using out = await build({
+      url: backend.url,
+      batch: { maxEvents: 10, lingerMs: 1 },
+      retry: { initialMs: 5, maxMs: 50, maxAttempts: 1000, budget: { minPerSecond: 1e6 } },
+      writeSlots: 64,
+      ...options,
+    });
+    const outcomes = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => out.write(events(10, i * 10))),
+    );
+    assert.ok(
+      outcomes.every((o) => o === undefined),
+      'everything delivered in the end',
+    );
+    const share = backend.counts.refused / (backend.counts.ok + backend.counts.refused);
+    return { share, limit: (stats(out).concurrency as { limit: number }).limit };
+  };
+
+  it('settles near what the backend can take, where a fixed limit keeps overloading it', async () => {
+    const adaptive = await drive({ concurrency: 'adaptive' });
+    const fixed = await drive({ concurrency: 16 });
+    assert.equal(fixed.limit, 16);
+    assert.ok(adaptive.limit <= 8, `adaptive limit ${adaptive.limit} stays near the backend's 3`);
+    assert.ok(
+      adaptive.share < fixed.share,
+      `503 share adaptive ${adaptive.share.toFixed(2)} < fixed ${fixed.share.toFixed(2)}`,
+    );
   });
 });

@@ -11,11 +11,11 @@ import {
   eventsOf,
   type LogEvent,
   optionChecks,
+  setField,
   type Transform,
   withEvents,
 } from '@spillway/core';
 import { defineVerb } from './internal/define-verb.js';
-import { setAttribute } from './internal/well-known-fields.js';
 
 /** Options of {@link addFields}. */
 export interface AddFieldsOptions {
@@ -114,7 +114,7 @@ export const dropFields = defineVerb<DropFieldsOptions>({
         if (existing === undefined || !hasAnyKey(existing, o.fields)) return event;
         const attributes: Record<string, unknown> = {};
         for (const key in existing) {
-          if (!dropped.has(key)) setAttribute(attributes, key, existing[key]);
+          if (!dropped.has(key)) setField(attributes, key, existing[key]);
         }
         return { ...event, attributes };
       }),
@@ -165,10 +165,10 @@ export const rename = defineVerb<RenameOptions>({
         if (existing === undefined || !hasAnyKey(existing, sources)) return event;
         const attributes: Record<string, unknown> = {};
         for (const key in existing) {
-          if (!renamed.has(key)) setAttribute(attributes, key, existing[key]);
+          if (!renamed.has(key)) setField(attributes, key, existing[key]);
         }
         for (const [from, to] of renames) {
-          if (Object.hasOwn(existing, from)) setAttribute(attributes, to, existing[from]);
+          if (Object.hasOwn(existing, from)) setField(attributes, to, existing[from]);
         }
         return { ...event, attributes };
       }),

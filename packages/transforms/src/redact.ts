@@ -17,12 +17,12 @@ import {
   isRecord,
   type LogEvent,
   optionChecks,
+  setField,
   type Transform,
   withEvents,
   wrong,
 } from '@spillway/core';
 import { defineVerb } from './internal/define-verb.js';
-import { setAttribute } from './internal/well-known-fields.js';
 
 /** The names of the built-in patterns: see {@link redact}. */
 export type BuiltinRedaction = 'email' | 'ipv4' | 'credit-card' | 'bearer';
@@ -162,7 +162,7 @@ export const redact = defineVerb<RedactOptions>({
           const redacted = redactText(value);
           if (redacted === value) continue;
           attributes ??= copy(existing);
-          setAttribute(attributes, key, redacted);
+          setField(attributes, key, redacted);
         }
       }
       if (message === event.message && attributes === undefined) return event;
@@ -214,7 +214,7 @@ function checkPattern(name: string, pattern: unknown, problems: string[]): void 
 
 function copy(attributes: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const key in attributes) setAttribute(out, key, attributes[key]);
+  for (const key in attributes) setField(out, key, attributes[key]);
   return out;
 }
 

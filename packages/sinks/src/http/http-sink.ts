@@ -20,6 +20,7 @@
  * on every retry, so a backend or a proxy can drop duplicates.
  */
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import {
@@ -294,7 +295,12 @@ class HttpSink implements Sink {
     this.concurrency = o.writeSlots ?? 16;
     this.#name = ctx.name;
     this.#counters = ctx.counters;
-    this.#signal = ctx.signal;
+    // Every request, backoff and parked attempt listens on this signal: a child of the
+    // pipeline's with no listener cap, since the number of them is bounded by writeSlots.
+    const hard = new AbortController();
+    setMaxListeners(0, hard.signal);
+    ctx.signal.addEventListener('abort', () => hard.abort(ctx.signal.reason), { once: true });
+    this.#signal = hard.signal;
     this.#encoder = o.encoder ?? ndjson();
     this.#url = o.url;
     this.#method = o.method ?? 'POST';
@@ -358,6 +364,7 @@ class HttpSink implements Sink {
     return {
       health: this.#health.state,
       ...this.#statuses.toJSON(),
+      ...this.#encoder.counters?.(),
       concurrency: this.#limiter.stats(),
       retry_budget: this.#budget.stats(),
       health_detail: this.#health.stats(),

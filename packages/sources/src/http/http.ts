@@ -8,7 +8,7 @@
  * every event is queued in the pipeline; 503 with `Retry-After` when the pipeline dropped the
  * data or had no room in time; 413 above the body limit, also while inflating.
  */
-import { defineSource, estimateEventBytes, type LogEvent } from '@spillway/core';
+import { defineSource, estimateEventBytes, type LogEvent, setField } from '@spillway/core';
 import {
   type DecodedBody,
   HttpReceiver,
@@ -16,7 +16,6 @@ import {
   ReceiverError,
   type ReceiverProtocol,
   receiverResources,
-  setField,
   validateReceiverOptions,
 } from './receiver.js';
 

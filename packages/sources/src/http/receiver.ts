@@ -237,21 +237,6 @@ const DEFAULTS = {
 /** How long a refused request's remaining body is drained before the socket is destroyed. */
 const LINGER_MS = 2000;
 
-/**
- * Sets an own property, even one named `__proto__` (which plain assignment would turn into a
- * prototype change): keys of received objects are data, not code.
- */
-export function setField(into: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') {
-    Object.defineProperty(into, key, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  } else into[key] = value;
-}
-
 /** Every problem with the receiver options, as sentences (shared by the sources' `validate`). */
 export function validateReceiverOptions(o: HttpReceiverOptions): string[] {
   const problems: string[] = [];

@@ -19,9 +19,9 @@ import {
   eventsOf,
   type LogEvent,
   optionChecks,
+  setField,
   withEvents,
 } from '@spillway/core';
-import { setAttribute } from './well-known-fields.js';
 
 /** What a parse verb does with an event it cannot parse: see the module header. */
 export type OnParseError = 'keep' | 'drop';
@@ -90,7 +90,7 @@ export function parseBatches(
 /** A copy of `event` with the attribute `error`; the input event is shared, never modified. */
 function withError(event: LogEvent, error: string): LogEvent {
   const attributes: Record<string, unknown> = {};
-  for (const key in event.attributes) setAttribute(attributes, key, event.attributes[key]);
+  for (const key in event.attributes) setField(attributes, key, event.attributes[key]);
   attributes.error = error;
   return { ...event, attributes };
 }

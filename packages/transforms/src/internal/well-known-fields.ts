@@ -19,7 +19,7 @@
  *   without a message key the message becomes `''` rather than a second copy of the line.
  */
 import type { LogEvent, Severity } from '@spillway/core';
-import { optionChecks } from '@spillway/core';
+import { optionChecks, setField } from '@spillway/core';
 
 /** The candidate keys of each promoted field, in the order they are tried. */
 export interface WellKnownKeys {
@@ -145,33 +145,16 @@ export function mergeAttributes(
   for (const key in base) {
     if (key === without) continue;
     attributes ??= {};
-    setAttribute(attributes, key, base[key]);
+    setField(attributes, key, base[key]);
   }
   for (const key in fields) {
     if (key === skipA || key === skipB || key === skipC) continue;
     const value = fields[key];
     if (value === undefined) continue;
     attributes ??= {};
-    setAttribute(attributes, key, value);
+    setField(attributes, key, value);
   }
   return attributes;
-}
-
-/**
- * Stores `value` under `key`, also when the key is `__proto__`: assigning that one would set
- * the object's prototype instead of storing a field (and lose the field).
- */
-export function setAttribute(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') {
-    Object.defineProperty(target, key, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  } else {
-    target[key] = value;
-  }
 }
 
 /**
