@@ -14,6 +14,7 @@
  * to the buffer's shutdown policy: a spilling buffer persists it; an in-memory one reports it as
  * counted loss (`undelivered`), never silently.
  */
+import { setMaxListeners } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Observable } from 'rxjs';
 import { SHUTDOWN_DEADLINE, WITHDRAWN } from '../ack/acknowledgement.js';
@@ -135,6 +136,10 @@ export class Pipeline {
   /** @internal use `definePipeline(spec).build()` */
   constructor(spec: PipelineSpec) {
     this.name = spec.name ?? 'pipeline';
+    // Every pool worker's write, parked sender and stage listens on these two signals; their
+    // number is bounded by the graph's bounds, not by traffic, so Node's leak warning at 10
+    // listeners would only be noise.
+    setMaxListeners(0, this.#stopping.signal, this.#hard.signal);
     this.#spec = spec;
   }
 
