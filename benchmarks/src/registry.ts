@@ -5,6 +5,7 @@
  */
 import type { ScenarioDefinition } from './scenario.js';
 import { channelScenario } from './scenarios/channel.js';
+import { httpScenario } from './scenarios/http.js';
 import { sourcesScenario } from './scenarios/sources.js';
 import { spillScenario } from './scenarios/spill.js';
 import { transformScenario } from './scenarios/transform.js';
@@ -14,4 +15,5 @@ export const scenarios: readonly ScenarioDefinition[] = [
   spillScenario,
   sourcesScenario,
   transformScenario,
+  httpScenario,
 ];

@@ -88,6 +88,18 @@ test('transform --json --quick races the chain on the main thread and in workers
   );
 });
 
+test('http --json --quick races both pipelines and the hand-written loop', async () => {
+  const report = await quickReport(
+    'http',
+    ['pipeline_raw', 'pipeline_parse_json', 'handwritten'],
+    ['pipeline_vs_handwritten', 'parse_json_vs_handwritten'],
+  );
+  for (const result of report.results) {
+    const rss = result.peakRssMb;
+    assert.ok(rss !== undefined && rss > 0, `${result.name} peak RSS = ${rss}`);
+  }
+});
+
 test('an unknown scenario exits with code 2 and the usage', async () => {
   await assert.rejects(run(process.execPath, [cli, 'no-such-scenario', '--json']), (err) => {
     const { code, stderr, stdout } = err as { code: number; stderr: string; stdout: string };
