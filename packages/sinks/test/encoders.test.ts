@@ -444,7 +444,7 @@ describe('elasticsearchBulk', () => {
       }),
       6,
     );
-    assert.ok(results);
+    assert.ok(results && results !== 'unreadable');
     const { failed } = results;
     assert.deepEqual(
       failed.map((f) => [f.index, f.status]),
@@ -469,7 +469,7 @@ describe('elasticsearchBulk', () => {
     assert.equal(encoder.itemResults!(answer(itemsFirst), 1), undefined);
   });
 
-  it('reads a malformed answer as none, without throwing', () => {
+  it('reads a malformed answer as unreadable, without throwing', () => {
     for (const body of [
       '',
       'not json',
@@ -480,7 +480,7 @@ describe('elasticsearchBulk', () => {
       '{"errors":true,"items":[{"create":{"status":400',
       '{"errors":"true","items":[]}',
     ]) {
-      assert.equal(encoder.itemResults!(Buffer.from(body), 1), undefined, body);
+      assert.equal(encoder.itemResults!(Buffer.from(body), 1), 'unreadable', body);
     }
   });
 

@@ -380,6 +380,22 @@ describe('http sink: rejections and splits', () => {
   });
 });
 
+describe('http sink: unreadable per-item answers', () => {
+  it('sends a _bulk request again when its 200 answer cannot be read, rather than guess', async () => {
+    await using backend = await startBackend();
+    backend.push({ status: 200, body: '{"took":1,"errors":true,"ite' });
+    backend.script(() => bulkResponder());
+    await using out = await build({
+      url: `${backend.url}_bulk`,
+      ...FAST,
+      encoder: elasticsearchBulk({ index: 'logs' }),
+    });
+    assert.equal(await out.write(events(3)), undefined);
+    assert.equal(backend.requests.length, 2, 'sent again');
+    assert.equal(out.counters.get('unreadable_item_results'), 1);
+  });
+});
+
 describe('http sink: TLS and proxies', () => {
   it('trusts a self-signed backend with its CA supplied, and refuses it without', async () => {
     const certs = await testCertificates();

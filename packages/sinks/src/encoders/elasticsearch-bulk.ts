@@ -94,10 +94,13 @@ export function elasticsearchBulk(options: ElasticsearchBulkOptions): Encoder {
 }
 
 /**
- * The failed items of a `_bulk` answer, by position; undefined when `errors` is not true or the
- * body is not such an answer.
+ * The failed items of a `_bulk` answer, by position; undefined when `errors` is false;
+ * `unreadable` when the body is not such an answer (then nobody knows which items were stored).
  */
-function readBulkAnswer(body: Uint8Array, recordCount: number): ItemResults | undefined {
+function readBulkAnswer(
+  body: Uint8Array,
+  recordCount: number,
+): ItemResults | 'unreadable' | undefined {
   const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString();
   // Elasticsearch writes `took` and `errors` before `items`: a successful answer, often
   // megabytes of items, is recognised from its first bytes without being parsed.
@@ -106,9 +109,12 @@ function readBulkAnswer(body: Uint8Array, recordCount: number): ItemResults | un
   try {
     answer = JSON.parse(text);
   } catch {
-    return undefined;
+    return 'unreadable';
   }
-  if (!isRecord(answer) || answer.errors !== true || !Array.isArray(answer.items)) return undefined;
+  if (isRecord(answer) && answer.errors === false) return undefined;
+  if (!isRecord(answer) || answer.errors !== true || !Array.isArray(answer.items)) {
+    return 'unreadable';
+  }
   const failed: ItemFailure[] = [];
   const items: unknown[] = answer.items;
   for (let index = 0; index < items.length && index < recordCount; index++) {

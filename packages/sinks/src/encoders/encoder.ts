@@ -57,9 +57,11 @@ export interface Encoder {
   count(parts: readonly BatchPayload[]): number;
   /**
    * Reads per-record results from a 2xx response body; `undefined` when the protocol has none
-   * or everything succeeded. Must not throw on a malformed body: return `undefined`.
+   * or everything succeeded. Must not throw. `unreadable` when the protocol promises per-record
+   * results and the body does not hold them (cut short, not the expected shape): the sink then
+   * cannot tell what was stored, so it sends the request again — a duplicate, never a loss.
    */
-  itemResults?(body: Uint8Array, recordCount: number): ItemResults | undefined;
+  itemResults?(body: Uint8Array, recordCount: number): ItemResults | 'unreadable' | undefined;
   /**
    * Running totals the encoder keeps, since it was made, of what it had to leave out — e.g.
    * `flatten_conflicts`, attributes dropped because they are named like a field the format

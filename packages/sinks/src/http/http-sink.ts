@@ -50,7 +50,7 @@ import {
   parseRetryAfter,
   type ResolvedBackoff,
 } from '../delivery/retry-policy.js';
-import type { Encoder } from '../encoders/encoder.js';
+import type { Encoder, ItemResults } from '../encoders/encoder.js';
 import { ndjson } from '../encoders/ndjson.js';
 import { errorCode } from '../internal/error-code.js';
 import { untilAborted } from '../internal/in-order.js';
@@ -454,7 +454,11 @@ class HttpSink implements Sink {
       const outcome = result.kind === 'answer' ? classifyStatus(result.status) : 'retry';
       this.#statuses.add(result.kind === 'answer' ? `status_${result.status}` : 'transport_errors');
       if (outcome === 'delivered' && result.kind === 'answer') {
-        return this.#delivered(request, result.body);
+        const items = this.#encoder.itemResults?.(result.body, request.records);
+        if (items !== 'unreadable') return this.#delivered(request, items);
+        // Per-record results were promised and cannot be read: which records were stored is
+        // unknown, so the whole request goes again (duplicates, never loss).
+        this.#counters.add('unreadable_item_results');
       }
       if (outcome === 'split') {
         if (request.records > 1) return this.#split(request, 'status_413');
@@ -556,8 +560,7 @@ class HttpSink implements Sink {
   }
 
   /** 2xx: delivered, except records the answer says failed one by one. */
-  #delivered(request: Request, answer: Buffer): Promise<void> | void {
-    const items = this.#encoder.itemResults?.(answer, request.records);
+  #delivered(request: Request, items: ItemResults | undefined): Promise<void> | void {
     if (items?.rejectedWithoutIndex) {
       this.#counters.add('rejected_by_backend_unindexed', items.rejectedWithoutIndex.count);
     }
