@@ -120,6 +120,16 @@ describe('http sink: delivery', () => {
     assert.equal(backend.requests[1]!.headers['x-spillway-batch-id'], raw.id, 'one batch: its id');
   });
 
+  it('takes its encoder as plain data, for config files and worker threads', async () => {
+    await using backend = await startBackend();
+    await using out = await build({ url: backend.url, ...FAST, encoder: { type: 'jsonArray' } });
+    await out.write(events(2));
+    assert.equal(backend.requests[0]!.headers['content-type'], 'application/json');
+    assert.equal((JSON.parse(backend.requests[0]!.body.toString()) as unknown[]).length, 2);
+    const problems = http({ url: backend.url, encoder: { type: 'yaml' } as never }).validate();
+    assert.deepEqual(problems, ['encoder: unknown type "yaml"']);
+  });
+
   it('gzips the body when asked', async () => {
     await using backend = await startBackend();
     await using out = await build({ url: backend.url, ...FAST, compression: 'gzip' });

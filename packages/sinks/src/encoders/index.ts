@@ -6,3 +6,4 @@ export * from './json-array.js';
 export * from './loki.js';
 export * from './ndjson.js';
 export * from './otlp.js';
+export * from './spec.js';

@@ -52,6 +52,7 @@ import {
 } from '../delivery/retry-policy.js';
 import type { Encoder, ItemResults } from '../encoders/encoder.js';
 import { ndjson } from '../encoders/ndjson.js';
+import { type EncoderSpec, resolveEncoder } from '../encoders/spec.js';
 import { errorCode } from '../internal/error-code.js';
 import { untilAborted } from '../internal/in-order.js';
 import {
@@ -85,8 +86,11 @@ export interface HttpSinkOptions {
   url: string;
   /** Default `POST`. */
   method?: 'POST' | 'PUT';
-  /** Default `ndjson()`. */
-  encoder?: Encoder;
+  /**
+   * Default `ndjson()`. An encoder, or a spec naming one (`{ type: 'envelope', template }`):
+   * a spec keeps the options plain data, for config files and worker threads.
+   */
+  encoder?: Encoder | EncoderSpec;
   /** Sent with every request (after the sink's own; `content-type` and the id header win). */
   headers?: Readonly<Record<string, string>>;
   /** A bearer token, read once at build from the environment or a file; never logged. */
@@ -179,7 +183,12 @@ function validate(o: HttpSinkOptions): string[] {
   if (o.token && !('env' in o.token) && !('file' in o.token)) {
     problems.push('token must be { env } or { file }: a token is never written into a config');
   }
-  problems.push(...(o.encoder?.validate().map((p) => `encoder ${o.encoder!.name}: ${p}`) ?? []));
+  if (o.encoder !== undefined) {
+    const encoder = resolveEncoder(o.encoder);
+    if (!encoder)
+      problems.push(`encoder: unknown type ${JSON.stringify((o.encoder as EncoderSpec).type)}`);
+    else problems.push(...encoder.validate().map((p) => `encoder ${encoder.name}: ${p}`));
+  }
   problems.push(...validateTenant(o));
   check.nonEmptyString('deadLetters.path', o.deadLetters?.path, o.deadLetters !== undefined);
   return problems;
@@ -301,7 +310,7 @@ class HttpSink implements Sink {
     setMaxListeners(0, hard.signal);
     ctx.signal.addEventListener('abort', () => hard.abort(ctx.signal.reason), { once: true });
     this.#signal = hard.signal;
-    this.#encoder = o.encoder ?? ndjson();
+    this.#encoder = (o.encoder && resolveEncoder(o.encoder)) ?? ndjson();
     this.#url = o.url;
     this.#method = o.method ?? 'POST';
     this.#gzip = o.compression === 'gzip';
@@ -392,7 +401,7 @@ class HttpSink implements Sink {
       if (key !== undefined) out.push([key, payload]);
       else {
         this.#counters.add('unknown_tenant_events', events.length);
-        void this.#deadLetter([ticket.chunk(payload)], 'unknown_tenant', 0);
+        this.#track(this.#deadLetter([ticket.chunk(payload)], 'unknown_tenant', 0));
       }
     }
     return out;
