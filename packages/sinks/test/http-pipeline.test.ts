@@ -10,8 +10,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { definePipeline, type Pipeline } from '@spillway/core';
 import { type SpillChannelStats, spill } from '@spillway/disk-buffer';
 import { generator } from '@spillway/sources';
+import { type Backend, parseNdjson, startBackend } from '@spillway/testing';
 import { http } from '../src/http/http-sink.js';
-import { type Backend, parseNdjson, startBackend } from './support/backend.js';
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));

@@ -21,12 +21,18 @@ import {
   type SinkOutcome,
 } from '@spillway/core';
 import { type DeadLetter, readDeadLetters } from '@spillway/disk-buffer';
+import {
+  type Backend,
+  basicAuth,
+  bulkResponder,
+  parseNdjson,
+  startBackend,
+  startConnectProxy,
+  testCertificates,
+} from '@spillway/testing';
 import { replayDeadLetters } from '../src/dead-letters/replay.js';
 import { elasticsearchBulk } from '../src/encoders/elasticsearch-bulk.js';
 import { type HttpSinkOptions, http } from '../src/http/http-sink.js';
-import { type Backend, bulkResponder, parseNdjson, startBackend } from './support/backend.js';
-import { basicAuth, startConnectProxy } from './support/proxy.js';
-import { testCertificates } from './support/tls.js';
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));

@@ -24,5 +24,8 @@ export {
   type TransformCheckName,
   type TransformCheckOptions,
 } from './conformance/transform.js';
+export * from './http/backend.js';
+export * from './http/proxy.js';
+export * from './http/tls.js';
 export * from './samples.js';
 export * from './stages.js';

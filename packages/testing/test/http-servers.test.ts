@@ -7,9 +7,14 @@ import { X509Certificate } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { Agent, type Dispatcher, ProxyAgent, request } from 'undici';
-import { bulkResponder, parseNdjson, startBackend } from './support/backend.js';
-import { basicAuth, startConnectProxy } from './support/proxy.js';
-import { testCertificates } from './support/tls.js';
+import {
+  basicAuth,
+  bulkResponder,
+  parseNdjson,
+  startBackend,
+  startConnectProxy,
+  testCertificates,
+} from '../src/index.js';
 
 // One agent for the plain-HTTP cases, so no test leaves connections in undici's global one.
 const agent = new Agent();
