@@ -22,9 +22,10 @@ const turn = () => new Promise((resolve) => setImmediate(resolve));
 describe('retry policy', () => {
   it('classifies statuses as the HTTP sinks promise', () => {
     for (const s of [200, 201, 204]) assert.equal(classifyStatus(s), 'delivered');
-    for (const s of [408, 429, 500, 502, 503, 504]) assert.equal(classifyStatus(s), 'retry');
+    for (const s of [408, 429, 500, 502, 503, 504, 507, 522])
+      assert.equal(classifyStatus(s), 'retry');
     assert.equal(classifyStatus(413), 'split');
-    for (const s of [301, 400, 401, 403, 404, 409, 422, 501]) {
+    for (const s of [301, 400, 401, 403, 404, 409, 422, 501, 505]) {
       assert.equal(classifyStatus(s), 'rejected');
     }
   });

@@ -271,7 +271,8 @@ describe('http sink: transient failures', () => {
     await using backend = await startBackend();
     backend.push({ status: 503 }, { status: 503 }, { status: 429, retryAfter: 5 }, { status: 503 });
     mock.method(Math, 'random', () => 1);
-    mock.timers.enable({ apis: ['setTimeout'] });
+    // Date too: a Retry-After also holds later attempts off until a time on the clock.
+    mock.timers.enable({ apis: ['setTimeout', 'Date'], now: Date.now() });
     try {
       await using out = await build({
         url: backend.url,

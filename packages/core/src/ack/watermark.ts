@@ -11,8 +11,9 @@
  * `pending` counts batches that settled but wait behind an earlier unsettled one: a checkpoint
  * never passes an unsettled batch.
  */
-import { ParkingLot } from '../internal/parking-lot.js';
+
 import { Ring } from '../internal/ring.js';
+import { ParkingLot } from '../sync/parking-lot.js';
 import {
   Acknowledgement,
   type AckOutcome,

@@ -23,8 +23,8 @@ import { type DeliveryStatus, SHUTDOWN_DEADLINE } from '../ack/acknowledgement.j
 import { Channel } from '../channel/channel.js';
 import { SpillwayError } from '../errors.js';
 import type { Batch } from '../event/batch.js';
-import { ParkingLot } from '../internal/parking-lot.js';
 import type { SinkOutcome } from '../stage/contracts.js';
+import { ParkingLot } from '../sync/parking-lot.js';
 
 export interface OutputPoolOptions {
   /** Default 1. */

@@ -160,7 +160,9 @@ function findLockstep(
     consumers.map(([name, stage]) => {
       const buffer = stage.buffer ?? spec.defaultBuffer;
       // A buffer the caller makes (spill) decides for itself; in memory, `block` is the default.
-      const waits = !buffer || (!('create' in buffer) && (buffer.whenFull ?? 'block') === 'block');
+      const policy = buffer && !('create' in buffer) ? (buffer.whenFull ?? 'block') : undefined;
+      const waits =
+        !buffer || (typeof policy === 'string' ? policy === 'block' : policy?.name === 'block');
       return [name, waits];
     }),
   );

@@ -40,7 +40,7 @@ export interface ReplayReport {
 
 /**
  * When to use: to send dead letters again once the cause is fixed — from code, or from the
- * command line (`spillway dlq replay`).
+ * command line once the `spillway` command has a dead-letter verb.
  *
  * Gotchas: a sink given as a definition is built here and closed at the end; a running sink
  * given as an instance is left open. Replaying is at-least-once: run it twice and the backend

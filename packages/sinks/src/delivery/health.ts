@@ -13,6 +13,7 @@
  * 400 is the backend answering, so it proves the backend up.
  */
 import { ParkingLot } from '@spillway/core';
+import { sleep } from '../internal/sleep.js';
 
 export type HealthState = 'healthy' | 'degraded' | 'down';
 
@@ -30,13 +31,21 @@ export class SinkHealth {
   readonly #waiters = new ParkingLot();
   #failuresInRow = 0;
   #state: HealthState = 'healthy';
+  readonly #probeDelay: (failedProbes: number) => number;
   #probing = false;
   #transitions = 0;
   #probes = 0;
+  #failedProbes = 0;
+  #lastProbeEnd = 0;
 
-  constructor(options: HealthOptions = {}) {
+  /**
+   * `probeDelay(n)`: how long after the last probe ended the next one may start, when `n`
+   * probes in a row have failed. Default: at once.
+   */
+  constructor(options: HealthOptions = {}, probeDelay: (failedProbes: number) => number = () => 0) {
     this.downAfter = options.downAfter ?? 5;
     this.#window = options.window ?? 20;
+    this.#probeDelay = probeDelay;
   }
 
   get state(): HealthState {
@@ -54,12 +63,26 @@ export class SinkHealth {
     if (probe) {
       this.#probing = true;
       this.#probes++;
+      const wait = this.#lastProbeEnd + this.#probeDelay(this.#failedProbes) - Date.now();
+      if (wait > 0) {
+        try {
+          await sleep(wait, signal);
+        } catch (err) {
+          this.#probing = false;
+          this.#waiters.wakeOne();
+          throw err;
+        }
+      }
     }
     let done = false;
     return (success) => {
       if (done) return;
       done = true;
-      if (probe) this.#probing = false;
+      if (probe) {
+        this.#probing = false;
+        this.#lastProbeEnd = Date.now();
+        this.#failedProbes = success ? 0 : this.#failedProbes + 1;
+      }
       this.#record(success);
       // A failed probe lets the next waiter probe (after its own backoff); a success frees all.
       if (this.#state !== 'down') this.#waiters.wakeAll();

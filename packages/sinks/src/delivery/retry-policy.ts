@@ -11,20 +11,25 @@
 export type AttemptOutcome =
   /** 2xx. */
   | 'delivered'
-  /** Transient: 408, 429, 500, 502, 503, 504, connection errors, timeouts. */
+  /** Transient: 408, 429, 5xx but 501 and 505, connection errors, timeouts. */
   | 'retry'
   /** 413: the body is too large — split it in half and send each half. */
   | 'split'
-  /** Anything else (other 4xx, 501, 3xx): retrying the same body cannot help. */
+  /** Anything else (other 4xx, 501, 505, 3xx): retrying the same body cannot help. */
   | 'rejected';
 
-const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
+/** Server errors that say the request itself is wrong: a retry would get the same answer. */
+const PERMANENT_5XX = new Set([501, 505]);
 
-/** The outcome of an HTTP status. */
+/**
+ * The outcome of an HTTP status. Beyond the classic 500/502/503/504, other server errors
+ * (507, and the 52x of proxies and CDNs) are transient too: the backend failed, not the body.
+ */
 export function classifyStatus(status: number): AttemptOutcome {
   if (status >= 200 && status < 300) return 'delivered';
   if (status === 413) return 'split';
-  if (RETRYABLE.has(status)) return 'retry';
+  if (status === 408 || status === 429) return 'retry';
+  if (status >= 500 && status < 600 && !PERMANENT_5XX.has(status)) return 'retry';
   return 'rejected';
 }
 

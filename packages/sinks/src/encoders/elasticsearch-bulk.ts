@@ -41,7 +41,7 @@ const MAX_DATE_MS = 8.64e15;
  * An encoder of `_bulk` requests (`application/x-ndjson`), with per-record results.
  *
  * When to use: to index into Elasticsearch or OpenSearch through `POST /_bulk` (or
- * `/<index>/_bulk`). The sink retries the items answered 429 and dead-letters the others.
+ * `/<index>/_bulk`). The sink retries the items answered 408, 429 or 5xx (not 501/505) and dead-letters the others.
  *
  * Gotchas:
  * - Attributes named `@timestamp`, `message` or `severity` are left out, counted as

@@ -55,6 +55,7 @@ import { ndjson } from '../encoders/ndjson.js';
 import { type EncoderSpec, resolveEncoder } from '../encoders/spec.js';
 import { errorCode } from '../internal/error-code.js';
 import { untilAborted } from '../internal/in-order.js';
+import { sleep } from '../internal/sleep.js';
 import {
   createDispatcher,
   type ProxyOption,
@@ -191,6 +192,26 @@ function validate(o: HttpSinkOptions): string[] {
   }
   problems.push(...validateTenant(o));
   check.nonEmptyString('deadLetters.path', o.deadLetters?.path, o.deadLetters !== undefined);
+  check.positiveInteger('deadLetters.maxBytes', o.deadLetters?.maxBytes);
+  check.positiveInteger('health.downAfter', o.health?.downAfter);
+  check.positiveInteger('health.window', o.health?.window);
+  if (typeof c === 'object') {
+    const a = c.adaptive;
+    for (const [name, value] of [
+      ['decreaseRatio', a.decreaseRatio],
+      ['ewmaAlpha', a.ewmaAlpha],
+    ] as const) {
+      if (value !== undefined && !(value > 0 && value < 1)) {
+        problems.push(`concurrency.adaptive.${name} must be between 0 and 1, not ${value}`);
+      }
+    }
+    check.nonNegativeNumber('concurrency.adaptive.rttDeviation', a.rttDeviation);
+    check.nonNegativeNumber('concurrency.adaptive.minWindowMs', a.minWindowMs);
+  }
+  const proxy = typeof o.proxy === 'object' ? o.proxy.url : o.proxy;
+  if (proxy !== undefined && proxy !== 'env' && proxy !== 'none' && !URL.canParse(proxy)) {
+    problems.push(`proxy must be 'env', 'none' or a URL, not ${JSON.stringify(proxy)}`);
+  }
   return problems;
 }
 
@@ -297,6 +318,9 @@ class HttpSink implements Sink {
   readonly #idHeader: string;
   readonly #maxResponseBytes: number;
   readonly #sending = new Set<Promise<void>>();
+  #lastPartialSuccess: string | undefined;
+  /** No attempt before this time (epoch ms): the latest Retry-After the backend gave. */
+  #notBefore = 0;
   readonly #statuses = new Counters();
 
   constructor(o: HttpSinkOptions, ctx: BuildContext, deadLetters: DeadLetterFile | undefined) {
@@ -319,7 +343,11 @@ class HttpSink implements Sink {
     this.#limits = { ...BATCH_DEFAULTS, ...o.batch };
     this.#backoff = { ...BACKOFF_DEFAULTS, ...o.retry };
     this.#budget = new RetryBudget(o.retry?.budget);
-    this.#health = new SinkHealth(o.health);
+    // Probes of a down backend are spaced like retries, so a batch given back and written
+    // again at once does not turn into a tight loop of requests.
+    this.#health = new SinkHealth(o.health, (failed) =>
+      backoffDelay(this.#backoff, failed, undefined),
+    );
     this.#limiter = new ConcurrencyLimiter(o.concurrency);
     this.#exhausted = o.whenExhausted ?? 'requeue';
     this.#timeoutMs = o.timeoutMs ?? 30_000;
@@ -348,12 +376,19 @@ class HttpSink implements Sink {
 
   async write(batch: Batch, signal: AbortSignal): Promise<SinkOutcome> {
     const ticket = new Ticket(batch);
-    for (const [tenant, payload] of this.#byTenant(batch, ticket)) {
-      for (const piece of splitRecords(payload, this.#limits.maxEvents, this.#limits.maxBytes)) {
-        this.#batcher.add(tenant ?? '', ticket.chunk(piece));
-      }
+    const { routed, unknown } = this.#byTenant(batch);
+    for (const [tenant, payload] of routed) {
+      const pieces = splitRecords(payload, this.#limits.maxEvents, this.#limits.maxBytes);
+      pieces.forEach((piece, i) => {
+        const part = `${tenant === undefined ? '' : `/${tenant}`}${pieces.length > 1 ? `#${i}` : ''}`;
+        this.#batcher.add(tenant ?? '', ticket.chunk(piece, part));
+      });
     }
-    ticket.settleEmpty();
+    if (unknown) {
+      this.#counters.add('unknown_tenant_events', unknown.events.length);
+      this.#track(this.#deadLetter([ticket.chunk(unknown, '/?')], 'unknown_tenant', 0));
+    }
+    ticket.seal();
     return untilAborted(ticket.outcome, signal);
   }
 
@@ -379,14 +414,20 @@ class HttpSink implements Sink {
       health_detail: this.#health.stats(),
       batching: this.#batcher.held,
       requests_in_flight: this.#sending.size,
+      ...(this.#lastPartialSuccess === undefined
+        ? {}
+        : { last_partial_success: this.#lastPartialSuccess }),
       ...(this.#deadLetters ? { dead_letters: this.#deadLetters.stats() } : {}),
     };
   }
 
-  /** The batch's records by tenant; records with no listed tenant go to the fallback or die. */
-  #byTenant(batch: Batch, ticket: Ticket): [string | undefined, BatchPayload][] {
+  /** The batch's records by tenant, and those with no listed tenant and no fallback. */
+  #byTenant(batch: Batch): {
+    routed: [string | undefined, BatchPayload][];
+    unknown: { kind: 'events'; events: LogEvent[] } | undefined;
+  } {
     const tenant = this.#tenant;
-    if (!tenant) return [[undefined, batch.payload]];
+    if (!tenant) return { routed: [[undefined, batch.payload]], unknown: undefined };
     const groups = new Map<string | undefined, LogEvent[]>();
     for (const event of eventsOf(batch)) {
       const value = event.attributes?.[tenant.field];
@@ -395,16 +436,13 @@ class HttpSink implements Sink {
       if (!group) groups.set(key, (group = []));
       group.push(event);
     }
-    const out: [string | undefined, BatchPayload][] = [];
+    const routed: [string | undefined, BatchPayload][] = [];
+    let unknown: { kind: 'events'; events: LogEvent[] } | undefined;
     for (const [key, events] of groups) {
-      const payload: BatchPayload = { kind: 'events', events };
-      if (key !== undefined) out.push([key, payload]);
-      else {
-        this.#counters.add('unknown_tenant_events', events.length);
-        this.#track(this.#deadLetter([ticket.chunk(payload)], 'unknown_tenant', 0));
-      }
+      if (key === undefined) unknown = { kind: 'events', events };
+      else routed.push([key, { kind: 'events', events }]);
     }
-    return out;
+    return { routed, unknown };
   }
 
   /** Starts sending a request, tracked so that close() can wait for it. */
@@ -497,6 +535,10 @@ class HttpSink implements Sink {
 
   /** One attempt: through the health gate and the concurrency limit, bounded in time. */
   async #attempt(request: Request, body: Uint8Array): Promise<AttemptResult> {
+    // A Retry-After holds for every request to the backend, also for batches given back and
+    // written again: none goes out before it.
+    const holdOff = this.#notBefore - Date.now();
+    if (holdOff > 0) await sleep(holdOff, this.#signal);
     const admitted = await this.#health.admit(this.#signal);
     let release: ((r: { rttMs: number; backpressure: boolean }) => void) | undefined;
     try {
@@ -534,10 +576,15 @@ class HttpSink implements Sink {
       });
       const answer = await readBounded(response.body, this.#maxResponseBytes);
       this.#counters.add('bytes_sent', body.byteLength);
+      const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
+      if (retryAfterMs !== undefined && classifyStatus(response.statusCode) === 'retry') {
+        const until = Date.now() + Math.min(retryAfterMs, this.#backoff.maxRetryAfterMs);
+        this.#notBefore = Math.max(this.#notBefore, until);
+      }
       return {
         kind: 'answer',
         status: response.statusCode,
-        retryAfterMs: parseRetryAfter(response.headers['retry-after']),
+        retryAfterMs,
         body: answer,
         rttMs: performance.now() - started,
       };
@@ -570,11 +617,14 @@ class HttpSink implements Sink {
 
   /** 2xx: delivered, except records the answer says failed one by one. */
   #delivered(request: Request, items: ItemResults | undefined): Promise<void> | void {
-    if (items?.rejectedWithoutIndex) {
-      this.#counters.add('rejected_by_backend_unindexed', items.rejectedWithoutIndex.count);
+    const unindexed = items?.rejectedWithoutIndex;
+    if (unindexed) {
+      // Nothing to retry or dead-letter one by one: count them, and keep what the backend said.
+      this.#counters.add('rejected_by_backend_unindexed', unindexed.count);
+      this.#lastPartialSuccess = unindexed.message;
     }
     if (!items || items.failed.length === 0) {
-      this.#counters.add('delivered_events', request.records);
+      this.#counters.add('delivered_events', request.records - (unindexed?.count ?? 0));
       this.#counters.add('requests_delivered');
       return this.#settle(request.chunks, { kind: 'delivered' });
     }
@@ -611,7 +661,10 @@ class HttpSink implements Sink {
         (f === undefined ? ok : f.retry ? again : lost).push(i);
       }
       const groups = [ok, again, lost].filter((g) => g.length > 0);
-      const pieces = chunk.replace(groups.map((g) => pickRecords(chunk.payload, g)));
+      const pieces = chunk.replace(
+        groups.map((g) => pickRecords(chunk.payload, g)),
+        groups.map((g) => (g === ok ? '+ok' : g === again ? '+retry' : '+dead')),
+      );
       pieces.forEach((piece, n) => {
         const group = groups[n];
         if (group === ok) {
@@ -721,12 +774,15 @@ class HttpSink implements Sink {
   }
 }
 
-/** Same chunks → same id: one batch keeps its own id; a merge is named by its batches' ids. */
+/**
+ * Same chunks → same id: one chunk keeps its batch's id (with the name of its cut, if it is
+ * one); a merge is named by its chunks' ids, so a retry carries the same id and two different
+ * requests never do.
+ */
 function requestId(chunks: readonly Chunk[]): string {
-  const first = chunks[0]!.ticket.batch.id;
-  if (chunks.every((c) => c.ticket.batch.id === first)) return first;
+  if (chunks.length === 1) return `${chunks[0]!.ticket.batch.id}${chunks[0]!.part}`;
   const hash = createHash('sha256');
-  for (const c of chunks) hash.update(c.ticket.batch.id).update('\n');
+  for (const c of chunks) hash.update(c.ticket.batch.id).update(c.part).update('\n');
   return `m-${hash.digest('hex').slice(0, 24)}`;
 }
 
@@ -744,10 +800,10 @@ function halve(chunks: readonly Chunk[], records: number): Chunk[][] {
   }
   const only = chunks[0]!;
   const half = Math.ceil(only.records / 2);
-  const [a, b] = only.replace([
-    sliceRecords(only.payload, 0, half),
-    sliceRecords(only.payload, half, only.records),
-  ]);
+  const [a, b] = only.replace(
+    [sliceRecords(only.payload, 0, half), sliceRecords(only.payload, half, only.records)],
+    ['.0', '.1'],
+  );
   return [[a!], [b!]];
 }
 
@@ -795,22 +851,6 @@ async function readBounded(
     size += part.byteLength;
   }
   return Buffer.concat(parts);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    // The global setTimeout (not timers/promises), so that tests can drive it with fake timers.
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 function lowerCaseKeys(headers: Readonly<Record<string, string>>): Record<string, string> {

@@ -16,7 +16,8 @@ export class Ticket {
   readonly batch: Batch;
   readonly outcome: Promise<SinkOutcome>;
   #resolve!: (outcome: SinkOutcome) => void;
-  #open = 0;
+  /** Chunks not settled, plus one held by the writer until `seal()`: no early outcome. */
+  #open = 1;
   #rejected: string | undefined;
   #requeue: string | undefined;
 
@@ -27,26 +28,34 @@ export class Ticket {
     });
   }
 
-  /** A chunk of this ticket's records. */
-  chunk(payload: BatchPayload): Chunk {
+  /**
+   * A chunk of this ticket's records. `part` names it within the batch (empty for the whole
+   * batch): the same cut of the same batch gets the same name, so its request id is stable
+   * across retries and replays, and different cuts never share one.
+   */
+  chunk(payload: BatchPayload, part = ''): Chunk {
     this.#open++;
-    return new Chunk(this, payload);
+    return new Chunk(this, payload, part);
+  }
+
+  /** Every chunk has been made: the outcome is known once they have all settled. */
+  seal(): void {
+    this.#finish();
   }
 
   /** @internal called by its chunks */
   settle(result: ChunkResult): void {
     if (result.kind === 'requeue') this.#requeue ??= result.reason;
     if (result.kind === 'rejected') this.#rejected ??= result.reason;
+    this.#finish();
+  }
+
+  #finish(): void {
     if (--this.#open > 0) return;
     if (this.#requeue !== undefined) this.#resolve({ status: 'requeue', reason: this.#requeue });
     else if (this.#rejected !== undefined)
       this.#resolve({ status: 'rejected', reason: this.#rejected });
     else this.#resolve(undefined);
-  }
-
-  /** For a batch with no records: nothing to send. */
-  settleEmpty(): void {
-    if (this.#open === 0) this.#resolve(undefined);
   }
 }
 
@@ -56,11 +65,14 @@ export class Chunk {
   readonly payload: BatchPayload;
   readonly records: number;
   readonly bytes: number;
+  /** Its name within the batch; see {@link Ticket.chunk}. */
+  readonly part: string;
   #settled = false;
 
-  constructor(ticket: Ticket, payload: BatchPayload) {
+  constructor(ticket: Ticket, payload: BatchPayload, part: string) {
     this.ticket = ticket;
     this.payload = payload;
+    this.part = part;
     this.records = recordCount(payload);
     this.bytes =
       payload.kind === 'raw'
@@ -75,8 +87,8 @@ export class Chunk {
   }
 
   /** Replaces this chunk by chunks of the given pieces of it (the ticket waits for all). */
-  replace(pieces: readonly BatchPayload[]): Chunk[] {
-    const chunks = pieces.map((p) => this.ticket.chunk(p));
+  replace(pieces: readonly BatchPayload[], names: readonly string[]): Chunk[] {
+    const chunks = pieces.map((p, i) => this.ticket.chunk(p, `${this.part}${names[i]}`));
     this.#settled = true;
     this.ticket.settle({ kind: 'delivered' });
     return chunks;

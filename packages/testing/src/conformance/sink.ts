@@ -110,11 +110,14 @@ function outcomeProblem(outcome: unknown): string | undefined {
   if (outcome === undefined) return undefined;
   const { status, reason } = (outcome ?? {}) as { status?: unknown; reason?: unknown };
   if (status === 'delivered') return undefined;
-  if ((status === 'rejected' || status === 'dropped') && typeof reason === 'string')
+  if (
+    (status === 'rejected' || status === 'dropped' || status === 'requeue') &&
+    typeof reason === 'string'
+  )
     return undefined;
   return (
     `write() returned ${preview(outcome)}, which is not an outcome (undefined, ` +
-    "{ status: 'delivered' }, or { status: 'rejected' | 'dropped', reason })"
+    "{ status: 'delivered' }, or { status: 'rejected' | 'dropped' | 'requeue', reason })"
   );
 }
 

@@ -3,7 +3,7 @@
  * backend coming back), each leaving the line at once when its AbortSignal fires.
  */
 import { abortError, SpillwayError } from '../errors.js';
-import { WaitList } from './wait-list.js';
+import { WaitList } from '../internal/wait-list.js';
 
 /**
  * When to use: wherever an async API has to wait for a condition another caller makes true —
