@@ -507,6 +507,24 @@ describe('http sink: tenants', () => {
     );
   });
 
+  it('answers for a batch only once every piece of it has an outcome, each piece with its own id', async () => {
+    await using backend = await startBackend();
+    await using out = await build({
+      url: `${backend.url}{tenant}`,
+      ...FAST,
+      batch: { lingerMs: 20, maxEvents: 2 },
+      tenant: { field: 'team', allowed: ['red'], header: 'x-tenant' },
+    });
+    const batch = events(6, 0, (i) => ({ team: i === 5 ? 'nobody' : 'red' }));
+    const outcome = await out.write(batch);
+    assert.deepEqual(outcome, { status: 'rejected', reason: 'unknown_tenant' });
+    assert.equal(backend.requests.length, 3, 'the routed pieces were sent before the answer');
+    const ids = backend.requests.map((r) => String(r.headers['x-spillway-batch-id']));
+    assert.equal(new Set(ids).size, 3, `distinct ids: ${ids.join(' ')}`);
+    assert.ok(ids.every((id) => id.startsWith(`${batch.id}/red#`)));
+    assert.equal(out.counters.get('rejected_events_lost'), 1, 'no dead letters: counted as lost');
+  });
+
   it('refuses a tenant configuration that could misroute', () => {
     const problems = http({
       url: 'http://127.0.0.1/{tenant}',
