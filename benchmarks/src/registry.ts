@@ -6,6 +6,7 @@
 import type { ScenarioDefinition } from './scenario.js';
 import { channelScenario } from './scenarios/channel.js';
 import { httpScenario } from './scenarios/http.js';
+import { loggerScenario } from './scenarios/logger.js';
 import { sourcesScenario } from './scenarios/sources.js';
 import { spillScenario } from './scenarios/spill.js';
 import { transformScenario } from './scenarios/transform.js';
@@ -16,4 +17,5 @@ export const scenarios: readonly ScenarioDefinition[] = [
   sourcesScenario,
   transformScenario,
   httpScenario,
+  loggerScenario,
 ];

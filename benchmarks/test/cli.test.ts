@@ -9,7 +9,13 @@ const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 
 interface Report {
   scenario: string;
-  results: { name: string; eventsPerSec: number; mbPerSec?: number; peakRssMb?: number }[];
+  results: {
+    name: string;
+    eventsPerSec: number;
+    mbPerSec?: number;
+    peakRssMb?: number;
+    p99Ms?: number;
+  }[];
   ratios: Record<string, number>;
 }
 
@@ -97,6 +103,29 @@ test('http --json --quick races both pipelines and the hand-written loop', async
   for (const result of report.results) {
     const rss = result.peakRssMb;
     assert.ok(rss !== undefined && rss > 0, `${result.name} peak RSS = ${rss}`);
+  }
+});
+
+test('logger --json --quick races the shipper and pino, each with a caller-side p99', async () => {
+  const report = await quickReport(
+    'logger',
+    [
+      'shipper_write',
+      'shipper_write_backend_down',
+      'pino_spillway_transport',
+      'pino_file_transport',
+      'pino_dev_null',
+    ],
+    [
+      'healthy_vs_outage_p99',
+      'shipper_vs_pino_dev_null',
+      'pino_spillway_vs_pino_file',
+      'shipper_vs_pino_file',
+    ],
+  );
+  for (const result of report.results) {
+    const p99 = result.p99Ms;
+    assert.ok(p99 !== undefined && Number.isFinite(p99) && p99 > 0, `${result.name} p99 = ${p99}`);
   }
 });
 
