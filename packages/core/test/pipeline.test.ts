@@ -90,6 +90,14 @@ describe('pipeline validation', () => {
     ]);
   });
 
+  it('refuses a stage named like the pipeline (their metrics entries would clash)', () => {
+    const problems = definePipeline({
+      sources: { pipeline: counter({ batches: 1 }) },
+      sinks: { out: { inputs: ['pipeline'], stage: recorder({ into: newRecorder() }) } },
+    }).validate();
+    assert.deepEqual(problems, ['"pipeline" names both the pipeline and a source']);
+  });
+
   it('rejects a graph without sources or sinks', () => {
     const problems = definePipeline({ sources: {}, sinks: {} }).validate();
     assert.ok(problems.includes('a pipeline needs at least one source'));

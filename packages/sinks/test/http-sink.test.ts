@@ -132,6 +132,9 @@ describe('http sink: delivery', () => {
     await out.write(events(2));
     assert.equal(backend.requests[0]!.headers['content-type'], 'application/json');
     assert.equal((JSON.parse(backend.requests[0]!.body.toString()) as unknown[]).length, 2);
+    assert.deepEqual(http({} as never).validate(), [
+      'url must be an absolute http(s) URL, not undefined',
+    ]);
     const problems = http({ url: backend.url, encoder: { type: 'yaml' } as never }).validate();
     assert.deepEqual(problems, ['encoder: unknown type "yaml"']);
   });

@@ -81,6 +81,12 @@ export function validatePipelineSpec(spec: PipelineSpec): string[] {
     }
   }
 
+  // The pipeline's own metrics entry is registered under its name.
+  const pipelineName = spec.name ?? 'pipeline';
+  if (kindOf.has(pipelineName)) {
+    problems.push(`"${pipelineName}" names both the pipeline and a ${kindOf.get(pipelineName)}`);
+  }
+
   const consumed = new Set<string>();
   for (const [name, stage] of [...transforms, ...sinks]) {
     const kind = kindOf.get(name);

@@ -143,6 +143,7 @@ function concurrencyMax(option: ConcurrencyOption | undefined): number {
 function validate(o: HttpSinkOptions): string[] {
   const problems: string[] = [];
   const check = optionChecks(problems);
+  if (typeof o.url !== 'string') return [`url must be an absolute http(s) URL, not ${o.url}`];
   let url: URL | undefined;
   try {
     url = new URL(o.url.replaceAll('{tenant}', 'tenant'));
