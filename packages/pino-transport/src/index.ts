@@ -10,46 +10,49 @@
  * });
  * ```
  *
- * pino already runs a transport in a worker thread and writes the log lines to the stream its
- * target returns; this transport returns a stream that queues pino's chunks (many lines each)
- * in a bounded feed and runs the shipping pipeline on them in that thread. Writes never wait
- * for the backend — pino's buffer in the application's thread would then grow without a
- * bound — so when the feed is full its chunks are dropped and counted; with a `dir` the
- * pipeline spills to disk and the feed drains at disk speed. When pino ends the stream (the
- * application exits), the pipeline stops within `exitDeadlineMs` and persists what it could
- * not deliver; the next start ships that first.
- *
- * The stream is a plain `Writable` taking raw chunks, as pino's own `pino/file` target does,
- * rather than pino-abstract-transport's line-by-line iterator: one line at a time was slower
- * than pino writes at full speed.
+ * pino already runs a transport in a worker thread and hands it the log lines; this transport
+ * runs the shipping pipeline there. It takes lines as fast as pino gives them — never letting
+ * the backend's pace reach pino's buffer in the application's thread — and, when the pipeline
+ * has no room, drops them counted, or with a `dir` spills them to disk. When pino ends the
+ * stream (the application exits), the pipeline stops within `exitDeadlineMs` and persists
+ * what it could not deliver; the next start ships that first.
  */
-import { Writable } from 'node:stream';
 import {
-  ChunkFeed,
-  chunkFeedSource,
+  lineStreamSource,
   type ShipperOptions,
   shippingPipeline,
   validateShipperOptions,
 } from '@spillway/logger';
+import build from 'pino-abstract-transport';
 
 /** The transport's options: the shipper's, less what only an in-process shipper has. */
-export type PinoTransportOptions = Omit<ShipperOptions, 'hooks'>;
+export type PinoTransportOptions = Omit<ShipperOptions, 'handOff' | 'hooks'>;
+
+const NOTHING = {};
 
 /** pino's entry point: called in pino's transport thread with the `options` given to pino. */
-export default async function spillwayTransport(options: PinoTransportOptions): Promise<Writable> {
+export default async function spillwayTransport(options: PinoTransportOptions) {
   const problems = validateShipperOptions(options);
   if (problems.length > 0) throw new Error(`@spillway/pino-transport: ${problems.join('; ')}`);
-  const feed = new ChunkFeed(options.handOff?.bytes);
-  const pipeline = await shippingPipeline(chunkFeedSource({ feed }), options).build();
-  pipeline.start();
-  return new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      feed.push(chunk);
-      done();
+  let stop: ((deadline: number) => Promise<unknown>) | undefined;
+  return build(
+    async (source) => {
+      const pipeline = await shippingPipeline(
+        lineStreamSource({ lines: source, whenFull: options.dir ? 'wait' : 'drop' }),
+        options,
+      ).build();
+      stop = (deadline) => pipeline.stop({ deadline });
+      pipeline.start();
+      await pipeline.done();
     },
-    final(done) {
-      feed.close();
-      pipeline.stop({ deadline: options.exitDeadlineMs ?? 3000 }).then(() => done(), done);
+    {
+      parse: 'lines',
+      // pino-abstract-transport would JSON.parse every line for its metadata: the pipeline
+      // parses them (or not, with `json: false`) itself, once.
+      parseLine: () => NOTHING,
+      async close() {
+        await stop?.(options.exitDeadlineMs ?? 3000);
+      },
     },
-  });
+  );
 }
