@@ -28,6 +28,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { abortError, SpillwayError } from '@spillway/core';
+import { waitAsync } from '../internal/wait-async.js';
 import {
   BLOCK_TIMEOUT,
   CAPACITY,
@@ -141,16 +142,6 @@ const COPY_SHIFT = 4;
  * thread must not stall on it: past this, the newest record is dropped instead.
  */
 const LOCK_PATIENCE_MS = 0.02;
-
-/** `Atomics.waitAsync` (Node ≥ 16), which the ES2023 lib this package compiles with lacks. */
-interface AtomicsWithWaitAsync {
-  waitAsync(
-    array: Int32Array,
-    index: number,
-    value: number,
-  ): { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<string> };
-}
-const atomics = Atomics as unknown as AtomicsWithWaitAsync;
 
 /** Whether `value` is a ring's buffer: a SharedArrayBuffer with this layout's identity words. */
 function ringWords(buffer: unknown): Int32Array | undefined {
@@ -651,8 +642,7 @@ export class RecordRingConsumer {
     try {
       for (let word = this.#announce(); !this.#ready(word); word = this.#announce()) {
         if (signal?.aborted) throw abortError(signal);
-        const waiting = atomics.waitAsync(this.#ctl, WRITE_WORD, word);
-        if (waiting.async) await waiting.value;
+        await waitAsync(this.#ctl, WRITE_WORD, word);
       }
     } finally {
       Atomics.and(this.#ctl, WRITE_WORD, ~WAITING);
