@@ -23,3 +23,4 @@ export * from './stage/contracts.js';
 export * from './stage/module-reference.js';
 export * from './stage/option-checks.js';
 export * from './sync/parking-lot.js';
+export * from './sync/sleep.js';

@@ -43,6 +43,7 @@ import {
   decodeBatch,
   encodeBatch,
   SpillwayError,
+  sleep,
 } from '@spillway/core';
 import { DiskBufferError } from './errors.js';
 import { errorCode, type FileHandle, type FileSystem, nodeFileSystem } from './file-system.js';
@@ -787,21 +788,6 @@ function decodeOrSkip(payload: Buffer, ack: Acknowledgement): Batch | undefined 
   } catch {
     return undefined;
   }
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    signal?.throwIfAborted();
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** Takes the directory's lock file, or fails when a live process (or this one) holds it. */

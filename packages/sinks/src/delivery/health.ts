@@ -12,8 +12,7 @@
  * Only transient failures (timeouts, connection errors, 408/429/5xx) count against health: a
  * 400 is the backend answering, so it proves the backend up.
  */
-import { ParkingLot } from '@spillway/core';
-import { sleep } from '../internal/sleep.js';
+import { ParkingLot, sleep } from '@spillway/core';
 
 export type HealthState = 'healthy' | 'degraded' | 'down';
 

@@ -34,6 +34,7 @@ import {
   optionChecks,
   type Sink,
   SpillwayError,
+  sleep,
 } from '@spillway/core';
 import { DeadLetterFile } from '@spillway/disk-buffer';
 import type { Dispatcher } from 'undici';
@@ -55,7 +56,6 @@ import { ndjson } from '../encoders/ndjson.js';
 import { type EncoderSpec, resolveEncoder } from '../encoders/spec.js';
 import { errorCode } from '../internal/error-code.js';
 import { untilAborted } from '../internal/in-order.js';
-import { sleep } from '../internal/sleep.js';
 import {
   createDispatcher,
   type ProxyOption,
