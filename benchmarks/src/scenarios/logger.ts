@@ -27,9 +27,9 @@
  * is in the setup), pino's transports buffer in the application's thread without a bound,
  * sonic-boom writes to a file descriptor.
  *
- * Checked: the spillway transport runs with a `dir`, so it never drops: the backend must count
- * every line. The file transport's file must hold every line. The healthy shipper's close must
- * report nothing undelivered.
+ * Checked: the spillway transport runs with a `dir` and a `block` hand-off, so it never drops:
+ * the backend must count every line. The file transport's file must hold every line. The
+ * healthy shipper's close must report nothing undelivered.
  */
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
@@ -205,7 +205,7 @@ export const loggerScenario: ScenarioDefinition = {
     'counting loopback backend (a worker thread), default options (8 MiB hand-off, ' +
     '`drop-newest`). `shipper_write_backend_down`: the same to a port that refuses ' +
     'connections. `pino_spillway_transport`: pino with `@spillway/pino-transport` (with a ' +
-    '`dir`, so it never drops) to the same backend. Each run gets a fresh logger; its ' +
+    '`dir` and a `block` hand-off, so it never drops) to the same backend. Each run gets a fresh logger; its ' +
     'background work ends after the clock.',
   peers:
     '`pino_dev_null`: `pino(pino.destination("/dev/null"))`, the cheapest a pino call gets; ' +
@@ -253,6 +253,8 @@ export const loggerScenario: ScenarioDefinition = {
             options: {
               http: { url: backend.url, proxy: 'none' },
               dir: runDir,
+              // Never drop: the backend must count every line.
+              handOff: { whenFull: 'block' },
               exitDeadlineMs: DRAIN_TIMEOUT_MS,
             },
           });

@@ -3,7 +3,7 @@
  * a spillway pipeline, and never blocks the application on the backend.
  */
 
-export { type LineStreamSourceOptions, lineStreamSource } from './line-stream-source.js';
+export { LineFeed, type LineFeedOptions, type LineFeedStats } from './line-feed.js';
 export type { HandOffPolicy, ShipperOptions } from './options.js';
 export { validateShipperOptions } from './options.js';
 export * from './shipper.js';

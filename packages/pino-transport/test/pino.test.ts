@@ -45,15 +45,25 @@ interface ChildResult {
   ms: number;
 }
 
-/** Runs pino-child.js with url, dir ('' for none), count and run tag. */
-function runChild(url: string, dir: string, run: string): Promise<ChildResult> {
+type End = 'normal' | 'crash' | 'crash-plain' | 'signal';
+
+/** Runs pino-child.js with url, dir ('' for none), run tag and how to end; SIGTERM at `ready`. */
+function runChild(
+  url: string,
+  dir: string,
+  run: string,
+  end: End = 'normal',
+): Promise<ChildResult> {
   const started = performance.now();
-  const child = spawn(process.execPath, [CHILD, url, dir, String(LINES), run], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const child = spawn(process.execPath, [CHILD, url, dir, String(LINES), run, end], {
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
+  });
+  child.stdout.on('data', (d: Buffer) => {
+    if (d.toString().includes('ready')) child.kill('SIGTERM');
   });
   const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
   return new Promise((resolve) => {
@@ -68,7 +78,14 @@ interface Shipped {
   message: string;
   severity?: string;
   timestamp?: unknown;
-  attributes?: { seq?: number; run?: string; pid?: number; hostname?: string };
+  attributes?: {
+    seq?: number;
+    run?: string;
+    pid?: number;
+    hostname?: string;
+    origin?: string;
+    err?: { stack?: string };
+  };
 }
 
 const recordsAt = (backend: Backend) =>
@@ -132,5 +149,39 @@ describe('pino with the spillway transport', { timeout: 60_000 }, () => {
     const result = await runChild(await refusingUrl(), '', 'no-dir');
     assert.equal(result.code, 0, result.stderr);
     assert.ok(result.ms < PROMPT_EXIT_MS, `ended in ${Math.round(result.ms)} ms`);
+  });
+
+  it('an uncaught exception keeps its exit code and stderr; its record and the lines ship next start', async () => {
+    const url = await refusingUrl();
+    const dir = await tempDir();
+    const crashed = await runChild(url, dir, 'crash', 'crash');
+    const plain = await runChild(url, '', 'plain', 'crash-plain');
+    assert.equal(crashed.code, 1, 'the exit code Node gives an uncaught error');
+    assert.equal(crashed.code, plain.code);
+    assert.equal(crashed.stderr, plain.stderr, 'stderr as without the hooks');
+    assert.match(crashed.stderr, /Error: boom: the thing that broke/);
+    assert.ok(crashed.ms < PROMPT_EXIT_MS, `ended in ${Math.round(crashed.ms)} ms`);
+
+    await using backend = await startBackend();
+    await runChild(backend.url, dir, 'next');
+    const records = recordsAt(backend);
+    assertEveryLine(records, 'crash');
+    const crash = records.find((r) => r.attributes?.origin !== undefined);
+    assert.ok(crash, 'the crash record arrived');
+    assert.equal(crash.severity, 'fatal');
+    assert.equal(crash.attributes?.origin, 'uncaughtException');
+    assert.match(crash.message, /uncaught exception: boom/);
+    assert.match(String(crash.attributes?.err?.stack), /pino-child\.js:\d+/, 'with its stack');
+  });
+
+  it('SIGTERM during an outage: the lines are persisted, then the signal kills the process', async () => {
+    const dir = await tempDir();
+    const result = await runChild(await refusingUrl(), dir, 'term', 'signal');
+    assert.equal(result.signal, 'SIGTERM', 'killed by the signal, not exited');
+    assert.ok(result.ms < PROMPT_EXIT_MS, `ended in ${Math.round(result.ms)} ms`);
+
+    await using backend = await startBackend();
+    await runChild(backend.url, dir, 'next');
+    assertEveryLine(recordsAt(backend), 'term');
   });
 });
