@@ -2,20 +2,7 @@
  * What the encoders share: walking the records of a request's parts as events, numbered as the
  * contract numbers them, and the error for a record that cannot be written.
  */
-import {
-  type BatchPayload,
-  eventsOfPayload,
-  type LogEvent,
-  recordCount,
-  SpillwayError,
-} from '@spillway/core';
-
-/** The records in `parts`, as every encoder numbers them. */
-export function countRecords(parts: readonly BatchPayload[]): number {
-  let count = 0;
-  for (const part of parts) count += recordCount(part);
-  return count;
-}
+import { type BatchPayload, eventsOfPayload, type LogEvent, SpillwayError } from '@spillway/core';
 
 /**
  * Calls `visit` with each record of `parts` as an event and its index, counting from `first`;

@@ -16,7 +16,7 @@ import {
   isRecord,
   optionChecks,
 } from '@spillway/core';
-import { conflictCounters, countRecords, forEachEvent } from './each-event.js';
+import { conflictCounters, forEachEvent } from './each-event.js';
 import type { Encoder, ItemFailure, ItemResults } from './encoder.js';
 
 /** Options of {@link elasticsearchBulk}. */
@@ -87,7 +87,6 @@ export function elasticsearchBulk(options: ElasticsearchBulkOptions): Encoder {
       });
       return Buffer.from(text);
     },
-    count: countRecords,
     itemResults: readBulkAnswer,
     counters: conflictCounters(conflicts),
   };

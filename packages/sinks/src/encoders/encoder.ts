@@ -53,8 +53,6 @@ export interface Encoder {
    * format (`ERR_ITEM_TOO_LARGE`) or a record that cannot be encoded (`ERR_STAGE_FAILED`).
    */
   encode(parts: readonly BatchPayload[]): Uint8Array;
-  /** Counts the records the parts hold, as `encode` numbers them. */
-  count(parts: readonly BatchPayload[]): number;
   /**
    * Reads per-record results from a 2xx response body; `undefined` when the protocol has none
    * or everything succeeded. Must not throw. `unreadable` when the protocol promises per-record

@@ -32,7 +32,7 @@ import {
   SpillwayError,
   wrong,
 } from '@spillway/core';
-import { conflictCounters, countRecords, forEachEvent } from './each-event.js';
+import { conflictCounters, forEachEvent } from './each-event.js';
 import type { Encoder } from './encoder.js';
 
 /** Options of {@link envelope}. */
@@ -111,7 +111,6 @@ export function envelope(options: EnvelopeOptions): Encoder {
       });
       return Buffer.from(array ? `${text}]` : text);
     },
-    count: countRecords,
     counters: conflictCounters(conflicts),
   };
 }

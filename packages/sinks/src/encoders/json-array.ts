@@ -9,7 +9,7 @@ import {
   type FlattenConflicts,
   optionChecks,
 } from '@spillway/core';
-import { conflictCounters, countRecords, forEachEvent } from './each-event.js';
+import { conflictCounters, forEachEvent } from './each-event.js';
 import type { Encoder } from './encoder.js';
 
 /** Options of {@link jsonArray}. */
@@ -53,7 +53,6 @@ export function jsonArray(options: JsonArrayOptions = {}): Encoder {
       });
       return Buffer.from(`${text}]`);
     },
-    count: countRecords,
     counters: conflictCounters(conflicts),
   };
 }

@@ -26,7 +26,7 @@ import {
   unixNanos,
   wrong,
 } from '@spillway/core';
-import { countRecords, forEachEvent } from './each-event.js';
+import { forEachEvent } from './each-event.js';
 import type { Encoder } from './encoder.js';
 
 /** Options of {@link loki}. */
@@ -134,7 +134,6 @@ export function loki(options: LokiOptions): Encoder {
       }
       return Buffer.from(`${text}]}`);
     },
-    count: countRecords,
   };
 }
 

@@ -16,7 +16,7 @@ import {
   optionChecks,
   recordCount,
 } from '@spillway/core';
-import { conflictCounters, countRecords, forEachEvent } from './each-event.js';
+import { conflictCounters, forEachEvent } from './each-event.js';
 import type { Encoder } from './encoder.js';
 
 /** Options of {@link ndjson}. */
@@ -96,7 +96,6 @@ export function ndjson(options: NdjsonOptions = {}): Encoder {
       // One chunk is sent as it is: a single raw part needs no copy at all.
       return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     },
-    count: countRecords,
     counters: conflictCounters(conflicts),
   };
 }

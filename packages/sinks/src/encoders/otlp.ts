@@ -11,7 +11,7 @@ import {
   type OtlpEncoding,
   OtlpError,
 } from '@spillway/otlp';
-import { countRecords, forEachEvent, unencodable } from './each-event.js';
+import { forEachEvent, unencodable } from './each-event.js';
 import type { Encoder, ItemResults } from './encoder.js';
 
 /** Options of {@link otlp}. */
@@ -64,7 +64,6 @@ export function otlp(options: OtlpEncoderOptions): Encoder {
         throw err;
       }
     },
-    count: countRecords,
     itemResults(body: Uint8Array): ItemResults | undefined {
       const partial = decodeOtlpPartialSuccess(body, encoding);
       if (partial === undefined || partial.rejectedLogRecords === 0) return undefined;
