@@ -349,6 +349,25 @@ describe('pipeline runtime', () => {
     assert.equal(stats?.dropped, 2);
   });
 
+  it("stops hard at once when the stop's signal fires, long before its deadline", async () => {
+    const pipeline = await definePipeline({
+      sources: { gen: counter({ batches: 1_000_000, batchSize: 3 }) },
+      sinks: { dead: { inputs: ['gen'], stage: hang({}), pool: { maxWorkers: 2 } } },
+      defaultBuffer: { capacity: 4 },
+    }).build();
+    pipeline.start();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const cut = new AbortController();
+    const stopping = pipeline.stop({ deadline: 60_000, grace: 1000, signal: cut.signal });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(pipeline.state, 'stopping', 'draining until the signal');
+    cut.abort();
+    const result = await stopping;
+    assert.equal(result.drained, false);
+    assert.equal(result.undelivered.batches, 8, 'accounted as at a deadline');
+    assert.equal(pipeline.state, 'stopped');
+  });
+
   it('drains in order when stopped before its deadline', async () => {
     const rec = newRecorder();
     let release!: () => void;

@@ -27,12 +27,11 @@
  * 1 when the pipeline could not be built or served for reasons other than its config, or
  * stages were still running after the hard stop; 2 for problems in the config or the flags.
  */
-import { definePipeline, type Pipeline, SpillwayError } from '@spillway/core';
+import { definePipeline, type Pipeline, SpillwayError, type StopResult } from '@spillway/core';
 import { CliError, formatProblem } from '../config/errors.js';
 import { type LoadedConfig, loadConfig } from '../config/load.js';
 import { describePipeline } from '../config/summary.js';
 import { startDashboard } from '../dashboard/dashboard.js';
-import { type DrainResult, drain, withStopSignal } from '../internal/drain.js';
 import { startMetricsServer } from '../metrics/server.js';
 import { type CliIo, report } from './io.js';
 
@@ -77,11 +76,16 @@ export async function runCommand(
   return new Runner(file, io, options).run();
 }
 
-/** One running pipeline, and the signal that begins its drain (see internal/drain.ts). */
+/** What a drain ended with. */
+interface DrainResult extends StopResult {
+  /** The second signal cut the drain short. */
+  readonly hurried: boolean;
+}
+
+/** One running pipeline. */
 interface Running {
   readonly loaded: LoadedConfig;
   readonly pipeline: Pipeline;
-  readonly stopping: AbortController;
   /** Set when the drain begins, so that the end it causes is not taken for sources finishing. */
   draining: boolean;
 }
@@ -260,11 +264,9 @@ class Runner {
    * build (an unset token variable, an unreadable certificate) is a config problem, exit 2.
    */
   async #launch(loaded: LoadedConfig): Promise<Running> {
-    const stopping = new AbortController();
     let pipeline: Pipeline;
     try {
-      const spec = withStopSignal(loaded.definition.spec, stopping.signal);
-      pipeline = await definePipeline(spec).build(
+      pipeline = await definePipeline(loaded.definition.spec).build(
         this.#options.signal ? { signal: this.#options.signal } : {},
       );
     } catch (err) {
@@ -289,7 +291,7 @@ class Runner {
         { cause: err },
       );
     }
-    const running: Running = { loaded, pipeline, stopping, draining: false };
+    const running: Running = { loaded, pipeline, draining: false };
     pipeline.done().then(
       () => {
         if (!running.draining && this.#current === running) {
@@ -302,12 +304,12 @@ class Runner {
     return running;
   }
 
-  #drain(running: Running): Promise<DrainResult> {
+  /** A graceful stop that the second stop signal cuts short. */
+  async #drain(running: Running): Promise<DrainResult> {
     running.draining = true;
-    return drain(running.pipeline, running.stopping, {
-      deadline: this.#deadline,
-      hurry: this.#hurry.signal,
-    });
+    const hurry = this.#hurry.signal;
+    const result = await running.pipeline.stop({ deadline: this.#deadline, signal: hurry });
+    return { ...result, hurried: !result.drained && hurry.aborted };
   }
 
   /** Says how a stop went; the exit code it deserves. */

@@ -45,6 +45,12 @@ export interface StopOptions {
    * running then are reported in `stuck`. Default 1000.
    */
   grace?: number;
+  /**
+   * Aborting it ends the drain at once, as if the deadline had come: the hard stop follows,
+   * and buffers still persist what they hold. For a caller whose own time is up (a second
+   * SIGTERM, a supervisor's kill timer).
+   */
+  signal?: AbortSignal;
 }
 
 export interface StopResult {
@@ -232,14 +238,14 @@ export class Pipeline {
     await this.stop();
   }
 
-  async #stop({ deadline = 5000, grace = 1000 }: StopOptions): Promise<StopResult> {
+  async #stop({ deadline = 5000, grace = 1000, signal }: StopOptions): Promise<StopResult> {
     if (this.#state === 'built') {
       this.#state = 'stopped';
       return { drained: true, undelivered: { batches: 0, events: 0 }, stuck: [] };
     }
     this.#state = 'stopping';
     this.#stopping.abort(new SpillwayError('ERR_ABORTED', `pipeline ${this.name} is stopping`));
-    const drained = await within(deadline, this.#done!);
+    const drained = await within(deadline, this.#done!, signal);
     if (!drained) {
       this.#hard.abort(new SpillwayError('ERR_ABORTED', `pipeline ${this.name}: stop deadline`));
       for (const consumer of this.#consumers.values()) {
@@ -565,8 +571,12 @@ type Processed =
   | { readonly batch: Batch; readonly ok: false; readonly error: unknown };
 
 /** Waits for `promise`, but no longer than `ms`; true when it settled in time. */
-async function within(ms: number, promise: Promise<unknown>): Promise<boolean> {
+/** True when `promise` settles within `ms` (and before `cut` fires, when given). */
+async function within(ms: number, promise: Promise<unknown>, cut?: AbortSignal): Promise<boolean> {
+  if (cut?.aborted) return false;
   const timer = new AbortController();
+  const onCut = () => timer.abort();
+  cut?.addEventListener('abort', onCut, { once: true });
   const settled = await Promise.race([
     promise.then(
       () => true,
@@ -575,5 +585,6 @@ async function within(ms: number, promise: Promise<unknown>): Promise<boolean> {
     delay(ms, false, { signal: timer.signal }).catch(() => false),
   ]);
   timer.abort();
+  cut?.removeEventListener('abort', onCut);
   return settled;
 }
