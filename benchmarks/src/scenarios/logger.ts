@@ -34,11 +34,11 @@
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { createShipper, type Shipper } from '@spillway/logger';
+import { refusingUrl } from '@spillway/testing';
 import pino from 'pino';
 import { type BackendCounts, CountingBackend } from '../counting-backend.js';
 import { byName, type Contender, median, race, round2 } from '../race.js';
@@ -173,15 +173,6 @@ async function countLines(path: string): Promise<number> {
   return lines;
 }
 
-/** A URL where nothing listens: connections are refused. */
-async function refusingUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return `http://127.0.0.1:${port}/ingest`;
-}
-
 function percentile(values: Float64Array, p: number): number {
   const sorted = Float64Array.from(values).sort();
   return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
@@ -221,7 +212,7 @@ export const loggerScenario: ScenarioDefinition = {
     const own = (name: string) => () => measured.get(name)!;
     try {
       await using backend = await CountingBackend.start();
-      const downUrl = await refusingUrl();
+      const downUrl = await refusingUrl('/ingest');
       let runs = 0;
       const sample = JSON.stringify({
         level: 30,

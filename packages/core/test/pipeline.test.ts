@@ -329,7 +329,8 @@ describe('pipeline runtime', () => {
     assert.equal(fail?.stats.errors, 1);
   });
 
-  it('stops within its deadline and counts what it could not deliver', async () => {
+  /** A source that never ends into a sink that never answers, running for 50 ms. */
+  async function stalledPipeline() {
     const pipeline = await definePipeline({
       sources: { gen: counter({ batches: 1_000_000, batchSize: 3 }) },
       sinks: { dead: { inputs: ['gen'], stage: hang({}), pool: { maxWorkers: 2 } } },
@@ -337,6 +338,11 @@ describe('pipeline runtime', () => {
     }).build();
     pipeline.start();
     await new Promise((resolve) => setTimeout(resolve, 50));
+    return pipeline;
+  }
+
+  it('stops within its deadline and counts what it could not deliver', async () => {
+    const pipeline = await stalledPipeline();
     const result = await pipeline.stop({ deadline: 100, grace: 1000 });
     assert.equal(result.drained, false);
     assert.deepEqual(result.stuck, []);
@@ -350,13 +356,7 @@ describe('pipeline runtime', () => {
   });
 
   it("stops hard at once when the stop's signal fires, long before its deadline", async () => {
-    const pipeline = await definePipeline({
-      sources: { gen: counter({ batches: 1_000_000, batchSize: 3 }) },
-      sinks: { dead: { inputs: ['gen'], stage: hang({}), pool: { maxWorkers: 2 } } },
-      defaultBuffer: { capacity: 4 },
-    }).build();
-    pipeline.start();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const pipeline = await stalledPipeline();
     const cut = new AbortController();
     const stopping = pipeline.stop({ deadline: 60_000, grace: 1000, signal: cut.signal });
     await new Promise((resolve) => setTimeout(resolve, 50));

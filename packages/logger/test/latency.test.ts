@@ -10,11 +10,10 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Backend, parseNdjson, startBackend } from '@spillway/testing';
+import { type Backend, parseNdjson, refusingUrl, startBackend } from '@spillway/testing';
 import type { ShipperOptions, ShipperStats } from '../src/index.js';
 
 const CHILD = fileURLToPath(new URL('./app-child.js', import.meta.url));
@@ -147,15 +146,6 @@ class App {
       req.end();
     });
   }
-}
-
-/** A URL where nothing listens: connections are refused. */
-async function refusingUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return `http://127.0.0.1:${port}/`;
 }
 
 function percentile(values: readonly number[], p: number): number {

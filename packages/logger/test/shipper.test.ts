@@ -4,14 +4,20 @@
 // start ships them first; the crash record carries the stack; exit codes and stderr are the
 // program's own.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Backend, parseNdjson, startBackend } from '@spillway/testing';
+import {
+  type Backend,
+  parseNdjson,
+  refusingUrl,
+  runScript,
+  type ScriptResult,
+  startBackend,
+} from '@spillway/testing';
 import { createShipper } from '../src/index.js';
 
 const dirs: string[] = [];
@@ -25,38 +31,11 @@ const tempDir = async () => {
 const CHILD = fileURLToPath(new URL('./shipper-child.js', import.meta.url));
 const NO_HOOKS = { exit: false, signals: false, crash: false };
 
-/** A URL where nothing listens: connections are refused. */
-async function refusingUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return `http://127.0.0.1:${port}/`;
-}
-
-interface ChildResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
-  ms: number;
-}
-
 function runChild(
   args: string[],
-  onStdout?: (line: string, child: ReturnType<typeof spawn>) => void,
-): Promise<ChildResult> {
-  const started = performance.now();
-  const child = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  child.stdout.on('data', (d: Buffer) => onStdout?.(d.toString(), child));
-  return new Promise((resolve) => {
-    child.on('exit', (code, signal) =>
-      resolve({ code, signal, stderr, ms: performance.now() - started }),
-    );
-  });
+  onStdout?: (text: string, child: ChildProcess) => void,
+): Promise<ScriptResult> {
+  return runScript(CHILD, args, onStdout ? { onStdout } : {});
 }
 
 const recordsAt = (backend: Backend) =>

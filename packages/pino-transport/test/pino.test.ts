@@ -7,14 +7,19 @@
 // process is gone; with the backend refusing connections the process still ends promptly, and
 // the next run ships what the first one left on disk.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Backend, parseNdjson, startBackend } from '@spillway/testing';
+import {
+  type Backend,
+  parseNdjson,
+  refusingUrl,
+  runScript,
+  type ScriptResult,
+  startBackend,
+} from '@spillway/testing';
 
 const CHILD = fileURLToPath(new URL('./pino-child.js', import.meta.url));
 const LINES = 1000;
@@ -29,22 +34,6 @@ const tempDir = async () => {
   return dir;
 };
 
-/** A URL where nothing listens: connections are refused. */
-async function refusingUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return `http://127.0.0.1:${port}/`;
-}
-
-interface ChildResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
-  ms: number;
-}
-
 type End = 'normal' | 'crash' | 'crash-plain' | 'signal';
 
 /** Runs pino-child.js with url, dir ('' for none), run tag and how to end; SIGTERM at `ready`. */
@@ -53,24 +42,11 @@ function runChild(
   dir: string,
   run: string,
   end: End = 'normal',
-): Promise<ChildResult> {
-  const started = performance.now();
-  const child = spawn(process.execPath, [CHILD, url, dir, String(LINES), run, end], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  child.stdout.on('data', (d: Buffer) => {
-    if (d.toString().includes('ready')) child.kill('SIGTERM');
-  });
-  const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  return new Promise((resolve) => {
-    child.on('exit', (code, signal) => {
-      clearTimeout(killer);
-      resolve({ code, signal, stderr, ms: performance.now() - started });
-    });
+): Promise<ScriptResult> {
+  return runScript(CHILD, [url, dir, String(LINES), run, end], {
+    onStdout: (text, child) => {
+      if (text.includes('ready')) child.kill('SIGTERM');
+    },
   });
 }
 

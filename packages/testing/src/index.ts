@@ -27,5 +27,6 @@ export {
 export * from './http/backend.js';
 export * from './http/proxy.js';
 export * from './http/tls.js';
+export * from './process.js';
 export * from './samples.js';
 export * from './stages.js';
