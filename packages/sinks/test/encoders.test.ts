@@ -399,6 +399,11 @@ describe('loki', () => {
     assert.match(problems, /maxStreams must be a positive integer/);
     assert.match(problems, /line must be "message" or "json"/);
     assert.match(loki({ labels: [] }).validate().join(), /at least one label/);
+    const reserved = loki({ labels: ['__tenant', 'ok'], staticLabels: { __name__: 'x' } })
+      .validate()
+      .join('\n');
+    assert.match(reserved, /labels\[0\] is the label "__tenant", which begins with "__"/);
+    assert.match(reserved, /staticLabels\.__name__ begins with "__"/);
     assert.match(
       loki({ labels: ['job'], staticLabels: { job: 'x' } })
         .validate()

@@ -46,6 +46,8 @@ export interface LokiOptions {
 }
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** Label names that begin with `__` are Prometheus' and Loki's own (`__name__`, relabelling). */
+const RESERVED = 'begins with "__", reserved for Loki\'s internal labels';
 const DEFAULT_MAX_STREAMS = 100;
 
 /**
@@ -185,6 +187,7 @@ function validateLabels(o: LokiOptions, names: readonly string[], problems: stri
   if (o.staticLabels !== undefined) {
     optionChecks(problems).record('staticLabels', o.staticLabels, (name, value) => {
       if (!LABEL_NAME.test(name)) return 'is not a Loki label name: use [a-zA-Z_][a-zA-Z0-9_]*';
+      if (name.startsWith('__')) return RESERVED;
       if (typeof value !== 'string' || value === '') return 'must be a non-empty string';
       seen.set(name, `staticLabels.${name}`);
       return undefined;
@@ -192,6 +195,8 @@ function validateLabels(o: LokiOptions, names: readonly string[], problems: stri
   }
   names.forEach((name, i) => {
     if (name === '') return;
+    if (name.startsWith('__'))
+      problems.push(`labels[${i}] is the label "${name}", which ${RESERVED}`);
     const other = seen.get(name);
     if (other !== undefined) {
       problems.push(
