@@ -332,22 +332,38 @@ export class Pipeline {
    * Sends `batch` to every consumer, waiting on each in turn. A consumer that can no longer take
    * it (closed, aborted) settles its share of the acknowledgement as `dropped`, counted.
    */
+  /**
+   * Sends `batch` to every consumer; `own` is the emitting stage's own signal (a receiver's
+   * timeout), which may withdraw the batch while it waits. A consumer with room takes it at
+   * once; only a wait pays for joining `own` with the hard stop's signal.
+   */
   async #emit(
     stage: string,
     consumers: readonly Consumer[],
     batch: Batch,
-    signal: AbortSignal,
+    own?: AbortSignal,
   ): Promise<'queued' | 'dropped'> {
     if (consumers.length > 1) batch.ack.retain(consumers.length - 1);
+    const hard = this.#hard.signal;
+    let waitSignal: AbortSignal | undefined;
     let outcome: 'queued' | 'dropped' = 'queued';
     for (let i = 0; i < consumers.length; i++) {
+      const input = consumers[i]!.input;
+      if (!own?.aborted) {
+        const sent = input.trySend(batch);
+        if (sent.ok) {
+          if (sent.outcome === 'dropped') outcome = 'dropped';
+          continue;
+        }
+      }
       try {
-        if ((await consumers[i]!.input.send(batch, signal)) === 'dropped') outcome = 'dropped';
+        waitSignal ??= own ? AbortSignal.any([own, hard]) : hard;
+        if ((await input.send(batch, waitSignal)) === 'dropped') outcome = 'dropped';
       } catch (err) {
-        // Aborted by the caller's own signal (a receiver's timeout, a source stopping), not by
+        // Aborted by the stage's own signal (a receiver's timeout, a source stopping), not by
         // the hard stop: the source withdrew the batch and still owns it — it answers its
         // client, or reads it again — so this is not the pipeline's loss.
-        const withdrawn = !this.#hard.signal.aborted && signal.aborted;
+        const withdrawn = !hard.aborted && own?.aborted === true;
         for (let j = i; j < consumers.length; j++) {
           const where = `${stage}→${consumers[j]!.name}`;
           if (withdrawn) batch.ack.settle('dropped', `${where}:${WITHDRAWN}`);
@@ -387,12 +403,7 @@ export class Pipeline {
       emit: async (batch, signal) => {
         blocked.enter();
         try {
-          const outcome = await this.#emit(
-            name,
-            consumers,
-            batch,
-            signal ? AbortSignal.any([signal, hard]) : hard,
-          );
+          const outcome = await this.#emit(name, consumers, batch, signal);
           counters.add(outcome === 'queued' ? 'batches_out' : 'batches_dropped');
           counters.add(outcome === 'queued' ? 'events_out' : 'events_dropped', batch.count);
           return outcome;
@@ -464,7 +475,7 @@ export class Pipeline {
       if (sharing === 0) batch.ack.settle('delivered');
       else if (sharing > 1) batch.ack.retain(sharing - 1);
       for (const out of outputs) {
-        await this.#emit(name, consumers, out, signal);
+        await this.#emit(name, consumers, out);
         counters.add('batches_out');
         counters.add('events_out', out.count);
       }
