@@ -6,6 +6,8 @@
  *   raw_read      open ─▶ read 256 KiB chunks ─▶ count newlines ─▶ close          (timed)
  *   otlp_receiver keep-alive client, 8 requests in flight ─▶ otlp source ─▶ blackhole, 200 after queued
  *   bare_http     the same client ─▶ node:http server that reads each body and answers 200
+ *   bare_http_parse  the same, and JSON.parse of each body: the floor of any JSON receiver
+ *   otlp_receiver_protobuf / bare_http_protobuf   the same two with the protobuf encoding
  *   udp_receiver  one client socket, windows of 256 datagrams ─▶ udp source ─▶ blackhole
  *   bare_dgram    the same client ─▶ a node:dgram socket that counts datagrams
  * ```
@@ -17,10 +19,13 @@
  * The file source's timed run includes its start (first scan, checkpoint store) and its stop
  * (waiting for the last acknowledgements, the final atomic checkpoint write with its fsyncs).
  *
- * OTLP: both servers get identical requests (an OTLP/HTTP JSON export of 100 log records, built
+ * OTLP: every server gets identical requests (an OTLP/HTTP export of 100 log records, built
  * once) from the same client, 8 at a time over keep-alive connections; the server is started
  * before the clock. The receiver parses every record into an event, batches it and answers only
- * once the batch is queued; the bare server only reads the body. Events are records.
+ * once the batch is queued; the bare server only reads the body. Events are records. The bare
+ * server that also parses shows how much of the gap is `JSON.parse` alone, which no JSON
+ * receiver can skip; the protobuf pair races the encoding OTLP exporters send by default (the
+ * same records, written by the small writer below so the benchmark needs no protobuf library).
  *
  * UDP: the client sends windows of 256 datagrams and waits until the server has counted them
  * before the next window, so no contender is measured while the kernel drops: the rate is what
@@ -56,12 +61,14 @@ export const sourcesScenario: ScenarioDefinition = {
     'through one bounded channel, until the sink has every line; start and stop (final ' +
     'checkpoint write) are inside the clock. `otlp_receiver`: OTLP/HTTP JSON exports of 100 ' +
     'log records, 8 requests in flight over keep-alive, each parsed into events and answered ' +
-    'once queued. `udp_receiver`: 100-byte datagrams in windows of 256, counted with zero drops.',
+    'once queued; `otlp_receiver_protobuf`: the same records in binary protobuf. ' +
+    '`udp_receiver`: 100-byte datagrams in windows of 256, counted with zero drops.',
   peers:
     '`raw_read`: a plain `FileHandle.read` loop over the same file in 256 KiB chunks that only ' +
     'counts newlines — the physical-limit proxy for any file reader. `bare_http`: a `node:http` ' +
-    'server that only reads the same bodies and answers 200. `bare_dgram`: a `node:dgram` ' +
-    'socket that only counts the same datagrams.',
+    'server that only reads the same bodies and answers 200; `bare_http_parse` also ' +
+    '`JSON.parse`s each body, the floor of any JSON receiver; `bare_http_protobuf` reads the ' +
+    'protobuf bodies. `bare_dgram`: a `node:dgram` socket that only counts the same datagrams.',
   targets: [
     { ratio: 'file_vs_raw_read', atLeast: 0.7 },
     { ratio: 'otlp_vs_bare_http', atLeast: 0.7 },
@@ -95,12 +102,30 @@ export const sourcesScenario: ScenarioDefinition = {
         params.lines,
         bytes,
       );
-      const body = Buffer.from(otlpExport(RECORDS_PER_REQUEST));
+      const body = Buffer.from(JSON.stringify(otlpExport(RECORDS_PER_REQUEST)));
       const records = params.requests * RECORDS_PER_REQUEST;
+      const json = { body, contentType: 'application/json', requests: params.requests };
       const https = await raced(
-        [otlpContender(body, params.requests), bareHttpContender(body, params.requests)],
+        [
+          otlpContender('otlp_receiver', json),
+          bareHttpContender('bare_http', json, false),
+          bareHttpContender('bare_http_parse', json, true),
+        ],
         records,
         params.requests * body.length,
+      );
+      const proto = {
+        body: protobufExport(otlpExport(RECORDS_PER_REQUEST)),
+        contentType: 'application/x-protobuf',
+        requests: params.requests,
+      };
+      const protos = await raced(
+        [
+          otlpContender('otlp_receiver_protobuf', proto),
+          bareHttpContender('bare_http_protobuf', proto, false),
+        ],
+        records,
+        params.requests * proto.body.length,
       );
       const datagram = Buffer.from(`${'x'.repeat(99)}\n`);
       const dgrams = await raced(
@@ -108,20 +133,24 @@ export const sourcesScenario: ScenarioDefinition = {
         params.datagrams,
         params.datagrams * datagram.length,
       );
-      const results = [...files, ...https, ...dgrams];
+      const results = [...files, ...https, ...protos, ...dgrams];
       const rate = (name: string) => byName(results, name).eventsPerSec;
       return {
         results,
         ratios: {
           file_vs_raw_read: round2(rate('file_tail') / rate('raw_read')),
           otlp_vs_bare_http: round2(rate('otlp_receiver') / rate('bare_http')),
+          otlp_vs_bare_parse: round2(rate('otlp_receiver') / rate('bare_http_parse')),
+          otlp_protobuf_vs_bare_http: round2(
+            rate('otlp_receiver_protobuf') / rate('bare_http_protobuf'),
+          ),
           udp_vs_bare_dgram: round2(rate('udp_receiver') / rate('bare_dgram')),
         },
         setup: {
           lines: params.lines,
           'MB per file run': round2(bytes / 1e6),
           'read size': `${CHUNK_BYTES / 1024} KiB`,
-          'OTLP requests per run': `${params.requests} × ${RECORDS_PER_REQUEST} records (${body.length} bytes, JSON)`,
+          'OTLP requests per run': `${params.requests} × ${RECORDS_PER_REQUEST} records (${body.length} bytes JSON, ${proto.body.length} bytes protobuf)`,
           'requests in flight': REQUESTS_IN_FLIGHT,
           'datagrams per run': `${params.datagrams} × ${datagram.length} bytes, windows of ${DATAGRAM_WINDOW}`,
           'channel capacity': '16 batches',
@@ -158,8 +187,23 @@ function rawReadContender(path: string): Contender {
   };
 }
 
-/** An OTLP/HTTP JSON logs export of `records` access-log records. */
-function otlpExport(records: number): string {
+interface ExportRecord {
+  timeUnixNano: string;
+  severityNumber: number;
+  severityText: string;
+  body: { stringValue: string };
+  attributes: { key: string; value: { intValue?: string; stringValue?: string } }[];
+}
+
+interface Export {
+  resourceLogs: {
+    resource: { attributes: { key: string; value: { stringValue: string } }[] };
+    scopeLogs: { scope: { name: string }; logRecords: ExportRecord[] }[];
+  }[];
+}
+
+/** An OTLP logs export of `records` access-log records, in the OTLP/JSON shape. */
+function otlpExport(records: number): Export {
   const logRecords = Array.from({ length: records }, (_, i) => ({
     timeUnixNano: String(1_735_689_600_000_000_000n + BigInt(i) * 1_000_000n),
     severityNumber: 9,
@@ -170,18 +214,79 @@ function otlpExport(records: number): string {
       { key: 'host', value: { stringValue: `web-${i % 8}` } },
     ],
   }));
-  return JSON.stringify({
+  return {
     resourceLogs: [
       {
         resource: { attributes: [{ key: 'service.name', value: { stringValue: 'bench' } }] },
         scopeLogs: [{ scope: { name: 'bench' }, logRecords }],
       },
     ],
-  });
+  };
 }
 
-/** Sends `requests` POSTs of `body`, `REQUESTS_IN_FLIGHT` at a time; every answer must be 200. */
-async function postAll(port: number, body: Buffer, requests: number): Promise<void> {
+/**
+ * The same export in binary protobuf, written field by field (the field numbers of
+ * opentelemetry-proto `logs/v1`): just what {@link otlpExport} uses, no more.
+ */
+function protobufExport(request: Export): Buffer {
+  const varint = (n: number) => {
+    const out: number[] = [];
+    for (; n >= 0x80; n >>>= 7) out.push((n & 0x7f) | 0x80);
+    out.push(n);
+    return Buffer.from(out);
+  };
+  const field = (number: number, value: Buffer) =>
+    Buffer.concat([varint((number << 3) | 2), varint(value.length), value]);
+  const text = (number: number, value: string) => field(number, Buffer.from(value));
+  const anyValue = (v: { intValue?: string; stringValue?: string }) =>
+    v.intValue === undefined
+      ? text(1, v.stringValue ?? '')
+      : Buffer.concat([varint(3 << 3), varint(Number(v.intValue))]);
+  const keyValue = (kv: ExportRecord['attributes'][number]) =>
+    Buffer.concat([text(1, kv.key), field(2, anyValue(kv.value))]);
+  const record = (r: ExportRecord) => {
+    const time = Buffer.alloc(9);
+    time[0] = (1 << 3) | 1; // fixed64
+    time.writeBigUInt64LE(BigInt(r.timeUnixNano), 1);
+    return Buffer.concat([
+      time,
+      varint(2 << 3),
+      varint(r.severityNumber),
+      text(3, r.severityText),
+      field(5, anyValue(r.body)),
+      ...r.attributes.map((kv) => field(6, keyValue(kv))),
+    ]);
+  };
+  return Buffer.concat(
+    request.resourceLogs.map((rl) =>
+      field(
+        1,
+        Buffer.concat([
+          field(1, Buffer.concat(rl.resource.attributes.map((kv) => field(1, keyValue(kv))))),
+          ...rl.scopeLogs.map((sl) =>
+            field(
+              2,
+              Buffer.concat([
+                field(1, text(1, sl.scope.name)),
+                ...sl.logRecords.map((r) => field(2, record(r))),
+              ]),
+            ),
+          ),
+        ]),
+      ),
+    ),
+  );
+}
+
+/** What every HTTP contender sends: `requests` POSTs of one body. */
+interface HttpWorkload {
+  readonly body: Buffer;
+  readonly contentType: string;
+  readonly requests: number;
+}
+
+/** Sends the workload's POSTs, `REQUESTS_IN_FLIGHT` at a time; every answer must be 200. */
+async function postAll(port: number, { body, contentType, requests }: HttpWorkload): Promise<void> {
   const agent = new Agent({ keepAlive: true, maxSockets: REQUESTS_IN_FLIGHT });
   let next = 0;
   const one = () =>
@@ -193,7 +298,7 @@ async function postAll(port: number, body: Buffer, requests: number): Promise<vo
           host: '127.0.0.1',
           method: 'POST',
           path: '/v1/logs',
-          headers: { 'content-type': 'application/json', 'content-length': body.length },
+          headers: { 'content-type': contentType, 'content-length': body.length },
         },
         (res) => {
           res.resume();
@@ -262,33 +367,45 @@ class CountingPipeline {
   }
 }
 
-function otlpContender(body: Buffer, requests: number): Contender {
+function otlpContender(name: string, workload: HttpWorkload): Contender {
   const server = new CountingPipeline();
   return {
-    name: 'otlp_receiver',
+    name,
     prepare: () => server.start((onListening) => otlp({ port: 0, onListening })),
     async run() {
-      await postAll(server.port, body, requests);
+      await postAll(server.port, workload);
       return server.events;
     },
     cleanup: () => server.stop(),
   };
 }
 
-function bareHttpContender(body: Buffer, requests: number): Contender {
+/** A `node:http` server that reads each body (and with `parse`, `JSON.parse`s it), then 200. */
+function bareHttpContender(name: string, workload: HttpWorkload, parse: boolean): Contender {
   let http: ReturnType<typeof createServer> | undefined;
   return {
-    name: 'bare_http',
+    name,
     async prepare() {
-      http = createServer((req, res) => {
-        req.on('data', () => {});
-        req.on('end', () => res.end());
-      });
+      http = createServer(
+        parse
+          ? (req, res) => {
+              const chunks: Buffer[] = [];
+              req.on('data', (chunk: Buffer) => chunks.push(chunk));
+              req.on('end', () => {
+                JSON.parse(Buffer.concat(chunks).toString());
+                res.end();
+              });
+            }
+          : (req, res) => {
+              req.on('data', () => {});
+              req.on('end', () => res.end());
+            },
+      );
       await new Promise<void>((resolve) => http!.listen(0, '127.0.0.1', resolve));
     },
     async run() {
-      await postAll((http!.address() as AddressInfo).port, body, requests);
-      return requests * RECORDS_PER_REQUEST;
+      await postAll((http!.address() as AddressInfo).port, workload);
+      return workload.requests * RECORDS_PER_REQUEST;
     },
     async cleanup() {
       http?.closeAllConnections();

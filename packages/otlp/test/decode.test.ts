@@ -28,6 +28,66 @@ describe('decodeOtlpLogs', () => {
     );
   });
 
+  it('names the field at fault at any depth of a JSON body', () => {
+    const record = (fields: object) => ({
+      resourceLogs: [{}, { scopeLogs: [{ logRecords: [{}, fields] }] }],
+    });
+    const at = 'resourceLogs[1].scopeLogs[0].logRecords[1]';
+    const nested = (value: object) => ({
+      attributes: [
+        { key: 'ok', value: { stringValue: 'x' } },
+        { key: 'map', value: { kvlistValue: { values: [{ key: 'list', value }] } } },
+      ],
+    });
+    const cases: [unknown, string][] = [
+      [record({ timeUnixNano: '17x' }), `${at}.timeUnixNano`],
+      [record({ observedTimeUnixNano: '' }), `${at}.observedTimeUnixNano`],
+      [record({ body: { stringValue: 1 } }), `${at}.body.stringValue`],
+      [record({ body: { boolValue: 'yes' } }), `${at}.body.boolValue`],
+      [
+        record({ body: { arrayValue: { values: [{}, { intValue: '1.5' }] } } }),
+        `${at}.body.arrayValue.values[1].intValue`,
+      ],
+      [
+        record(nested({ arrayValue: { values: [{ doubleValue: 'x' }] } })),
+        `${at}.attributes[1].value.kvlistValue.values[0].value.arrayValue.values[0].doubleValue`,
+      ],
+      [record({ attributes: [{ key: 2 }] }), `${at}.attributes[0].key`],
+      [record({ attributes: {} }), `${at}.attributes`],
+      [record({ traceId: 5 }), `${at}.traceId`],
+      [record({ flags: -1 }), `${at}.flags`],
+      [
+        { resourceLogs: [{ resource: { attributes: [[]] } }] },
+        'resourceLogs[0].resource.attributes[0]',
+      ],
+      [
+        { resourceLogs: [{ scopeLogs: [{ scope: { version: false } }] }] },
+        'resourceLogs[0].scopeLogs[0].scope.version',
+      ],
+      [{ resourceLogs: [{ scopeLogs: 'none' }] }, 'resourceLogs[0].scopeLogs'],
+    ];
+    for (const [body, field] of cases) {
+      assert.throws(
+        () => decodeOtlpLogs(json(body), 'json'),
+        (err) => OtlpError.is(err, 'ERR_OTLP_MALFORMED') && err.field === field,
+        field,
+      );
+    }
+  });
+
+  it('reads nanosecond times to the millisecond, also past 2^53 milliseconds', () => {
+    const times = ['1735689600123999999', '999999', '0', `${'9'.repeat(20)}000000`];
+    const body = json({
+      resourceLogs: [
+        { scopeLogs: [{ logRecords: times.map((timeUnixNano) => ({ timeUnixNano })) }] },
+      ],
+    });
+    assert.deepStrictEqual(
+      decodeOtlpLogs(body, 'json', { now: 5 }).events.map((e) => e.timestamp),
+      [1_735_689_600_123, 5, 5, Number('9'.repeat(20))],
+    );
+  });
+
   it('raises ERR_OTLP_MALFORMED without a field for bytes that do not parse', () => {
     for (const [body, encoding] of [
       [Buffer.from('{"resourceLogs":'), 'json'],

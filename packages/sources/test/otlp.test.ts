@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import zlib from 'node:zlib';
 import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import protobuf from 'protobufjs/light.js';
@@ -508,6 +509,34 @@ describe('otlp source', () => {
       run.gate.open();
       await waitFor(() => run.events.length === sent, 'the queued requests delivered');
       await waitFor(() => run.stats().budget_used_bytes === 0, 'the budget to drain');
+    } finally {
+      await run.stop();
+    }
+  });
+
+  it('times out no waiting request before emitTimeoutMs, whether it shares a timer or not', async () => {
+    const run = await start(
+      { emitTimeoutMs: 300 },
+      { buffer: { capacity: 1 }, pool: { maxWorkers: 1 } },
+    );
+    try {
+      const sent = await fillStalledSink(run, (i) => postRecord(run, i));
+      const timed = async (i: number) => {
+        const began = performance.now();
+        const res = await postRecord(run, i);
+        return { status: res.status, waited: performance.now() - began };
+      };
+      // Two at once share one timer; one starting well past the slack (15 ms) gets its own.
+      const together = [timed(sent), timed(sent + 1)];
+      await delay(100);
+      const answers = [...(await Promise.all(together)), await timed(sent + 2)];
+      for (const { status, waited } of answers) {
+        assert.equal(status, 503);
+        assert.ok(waited >= 300, `answered after ${waited} ms, before emitTimeoutMs`);
+      }
+      assert.equal(run.stats().rejected_pipeline_full, 3);
+      run.gate.open();
+      await waitFor(() => run.events.length === sent, 'the queued requests delivered');
     } finally {
       await run.stop();
     }

@@ -27,6 +27,7 @@ import {
   type HttpReceiverOptions,
   ReceiverError,
   type ReceiverProtocol,
+  type Reply,
   receiverResources,
   validateReceiverOptions,
 } from './receiver.js';
@@ -50,6 +51,15 @@ const mediaTypes = new Map<string, OtlpEncoding>([
 ]);
 
 const contentType = (encoding: OtlpEncoding | undefined) => OTLP_MEDIA_TYPES[encoding ?? 'json'];
+
+/** The answer to a full success is the same every time: encoded once, not per request. */
+const fullSuccess: Readonly<Record<OtlpEncoding, Reply>> = {
+  json: { contentType: contentType('json'), body: Buffer.from(encodeOtlpResponse('json', 0, [])) },
+  protobuf: {
+    contentType: contentType('protobuf'),
+    body: Buffer.from(encodeOtlpResponse('protobuf', 0, [])),
+  },
+};
 
 /** Decodes a body; a malformed one is the receiver's 400, naming the field when known. */
 function decode(body: Buffer, encoding: OtlpEncoding, options: OtlpDecodeOptions): DecodedBody {
@@ -104,10 +114,13 @@ export const otlp = defineSource<OtlpOptions>({
       path: o.path ?? '/v1/logs',
       encodingFor: (mediaType) => mediaTypes.get(mediaType),
       decode: (body, encoding) => decode(body, encoding, { maxEventBytes, now: Date.now() }),
-      success: (encoding, outcome) => ({
-        contentType: contentType(encoding),
-        body: encodeOtlpResponse(encoding, outcome.rejected, outcome.rejections),
-      }),
+      success: (encoding, outcome) =>
+        outcome.rejected === 0
+          ? fullSuccess[encoding]
+          : {
+              contentType: contentType(encoding),
+              body: encodeOtlpResponse(encoding, outcome.rejected, outcome.rejections),
+            },
       // A media type we do not read gets JSON, the one a person can read.
       failure: (encoding, error) => ({
         contentType: contentType(encoding),
