@@ -2,8 +2,8 @@
  * OTLP logs requests into spillway events, from both encodings the OTLP/HTTP specification
  * defines.
  *
- * - Binary protobuf: read by `internal/protobuf-reader.ts` into the shape JSON parses into
- *   (nesting bounded at 100 messages).
+ * - Binary protobuf: decoded with protobufjs against `internal/schema.ts` (nesting bounded at
+ *   100 messages) into the shape JSON parses into.
  * - JSON: the proto3 JSON mapping with OTLP's deviations: lowerCamelCase keys only (others are
  *   unknown fields and ignored, as are all unknown fields), `traceId`/`spanId` as hex, enums as
  *   integers only, 64-bit integers as decimal strings or numbers, `bytesValue` as base64.
@@ -29,7 +29,7 @@
 import { estimateEventBytes, type LogEvent, setField } from '@spillway/core';
 import type { OtlpEncoding } from './encoding.js';
 import { OtlpError } from './errors.js';
-import { readLogsRequest } from './internal/protobuf-reader.js';
+import { ExportLogsServiceRequest } from './internal/schema.js';
 import { severityOf } from './internal/severity.js';
 
 /** Options of {@link decodeOtlpLogs}. */
@@ -77,7 +77,9 @@ export function decodeOtlpLogs(
   let request: unknown;
   if (encoding === 'protobuf') {
     try {
-      request = readLogsRequest(body);
+      const message = ExportLogsServiceRequest.decode(body);
+      // 64-bit values as decimal strings, the same shape as JSON's; bytes stay buffers.
+      request = ExportLogsServiceRequest.toObject(message, { longs: String });
     } catch (err) {
       throw new OtlpError(
         'ERR_OTLP_MALFORMED',
@@ -119,7 +121,7 @@ const EMPTY: Obj = Object.freeze({});
 const NONE: readonly unknown[] = Object.freeze([]);
 
 /**
- * Walks a decoded request (the protobuf reader's output or parsed JSON) into events. Binary
+ * Walks a decoded request (protobufjs's `toObject` output or parsed JSON) into events. Binary
  * input is already typed; JSON input is checked as it is read, and any value of the wrong type
  * is a malformed body naming the field.
  *
@@ -353,12 +355,10 @@ class Walker {
   }
 
   /**
-   * A fixed64 nanosecond time as milliseconds; 0 when absent or zero (unknown). The protobuf
-   * reader has already divided it.
+   * A fixed64 nanosecond time as milliseconds; 0 when absent or zero (unknown).
    */
   #nanosToMs(value: unknown, step: Step): number {
     if (value == null) return 0;
-    if (!this.#json) return value as number;
     if (typeof value === 'number' && Number.isInteger(value) && value >= 0) {
       return Math.floor(value / 1e6);
     }
