@@ -31,6 +31,9 @@
  *   Every untimed step that writes data syncs it, so no contender's clock runs while an
  *   earlier one's dirty pages are written back.
  *
+ * The `_lines` contenders repeat the four with the same events as NDJSON lines in raw batches,
+ * against their own raw peers: the buffer's cost when the payload is bytes already.
+ *
  * Every contender moves the same byte volume: N × the encoded batch size (the spill adds a
  * 32-byte record header and the batch id per record, 0.05 %). MB/s is of those encoded bytes.
  * The N batches cycle through a pool of distinct batches so that a 200 MB volume does not
@@ -42,7 +45,14 @@ import type { FileHandle } from 'node:fs/promises';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Batch, createEventBatch, encodeBatch, type LogEvent } from '@spillway/core';
+import {
+  type Batch,
+  createEventBatch,
+  createRawBatch,
+  encodeBatch,
+  eventToJson,
+  type LogEvent,
+} from '@spillway/core';
 import { DiskBuffer, type DiskBufferOptions } from '@spillway/disk-buffer';
 import { byName, type Contender, race, round2 } from '../race.js';
 import type { ScenarioDefinition } from '../scenario.js';
@@ -68,7 +78,10 @@ export const spillScenario: ScenarioDefinition = {
     '`delivered`. Appends include encoding, framing and CRC; both write contenders end with ' +
     'their bytes synced (segment seals and close for the buffer, one `datasync` for the plain ' +
     'file). Both read contenders read a file written just before, i.e. the page cache. MB/s is ' +
-    'of the encoded batch bytes, the same volume for every contender.',
+    'of the encoded batch bytes, the same volume for every contender of a pair. The `_lines` ' +
+    'contenders do the same with the same events as NDJSON lines in raw batches (what a file ' +
+    "source spills): their payload is bytes already, so they show the buffer's own cost " +
+    '(framing, CRC, syncs, acknowledgements) without event encoding.',
   peers:
     'The same batches, encoded before the clock, written to a plain file with one ' +
     '`FileHandle.write` per batch plus a final `datasync` (`raw_write`), and read back with ' +
@@ -107,17 +120,48 @@ export const spillScenario: ScenarioDefinition = {
       expectedEvents: events,
       expectedBytes: bytes,
     });
-    const mb = (name: string): number => byName(results, name).mbPerSec ?? 0;
+    // The same events as NDJSON lines in raw batches: what a file source spills, whose
+    // payload is bytes already, so the pair shows the buffer's own cost without event encoding.
+    const linePool = pool.map((batch) => linesOf(batch));
+    const lineEncoded = linePool.map((batch) => encodeBatch(batch));
+    const lineWork: Work = {
+      batches: params.batches,
+      batchAt: (i) => linePool[i % linePool.length]!,
+      bytesAt: (i) => lineEncoded[i % lineEncoded.length]!,
+    };
+    let lineBytes = 0;
+    for (let i = 0; i < params.batches; i++) lineBytes += lineWork.bytesAt(i).byteLength;
+    const lineResults = await race(
+      [
+        spillWriteContender(lineWork, 'spill_write_lines'),
+        spillReplayContender(lineWork, 'spill_replay_lines'),
+        rawWriteContender(lineWork, 'raw_write_lines'),
+        rawReadContender(lineWork, 'raw_read_lines'),
+      ],
+      {
+        signal,
+        log,
+        rounds: params.rounds,
+        warmupRounds: params.warmupRounds,
+        expectedEvents: events,
+        expectedBytes: lineBytes,
+      },
+    );
+    const all = [...results, ...lineResults];
+    const mb = (name: string): number => byName(all, name).mbPerSec ?? 0;
     return {
-      results,
+      results: all,
       ratios: {
         spill_write_vs_raw: round2(mb('spill_write') / mb('raw_write')),
         replay_vs_raw: round2(mb('spill_replay') / mb('raw_read')),
+        spill_write_lines_vs_raw: round2(mb('spill_write_lines') / mb('raw_write_lines')),
+        replay_lines_vs_raw: round2(mb('spill_replay_lines') / mb('raw_read_lines')),
       },
       setup: {
         batches: params.batches,
         'events per batch': EVENTS_PER_BATCH,
         'encoded bytes per event': Math.round(bytes / events),
+        'encoded bytes per line (raw batches)': Math.round(lineBytes / events),
         'MB per run (encoded)': round2(bytes / 1e6),
         'distinct batches (cycled)': params.pool,
         rounds: params.rounds,
@@ -161,6 +205,14 @@ function buildPool(size: number): Batch[] {
   return pool;
 }
 
+/** The batch's events as NDJSON lines, in one raw batch. */
+function linesOf(batch: Batch): Batch {
+  const events = batch.payload.kind === 'events' ? batch.payload.events : [];
+  let text = '';
+  for (const event of events) text += `${eventToJson(event)}\n`;
+  return createRawBatch({ source: 'bench', data: Buffer.from(text), lines: events.length });
+}
+
 /**
  * A contender's temporary directory (fresh for each run, under the OS temp dir) and the one
  * file or buffer it keeps open from `prepare` to `run`; `cleanup` closes and removes both.
@@ -191,10 +243,10 @@ async function fill(buffer: DiskBuffer, work: Work, signal: AbortSignal): Promis
   return events;
 }
 
-function spillWriteContender(work: Work): Contender {
+function spillWriteContender(work: Work, name = 'spill_write'): Contender {
   const scratch = new Scratch<DiskBuffer>();
   return {
-    name: 'spill_write',
+    name,
     async prepare() {
       scratch.held = await DiskBuffer.open({ dir: await scratch.makeDir(), ...BUFFER_OPTIONS });
     },
@@ -207,10 +259,10 @@ function spillWriteContender(work: Work): Contender {
   };
 }
 
-function spillReplayContender(work: Work): Contender {
+function spillReplayContender(work: Work, name = 'spill_replay'): Contender {
   const scratch = new Scratch<DiskBuffer>();
   return {
-    name: 'spill_replay',
+    name,
     async prepare(signal) {
       const dir = await scratch.makeDir();
       const writer = await DiskBuffer.open({ dir, ...BUFFER_OPTIONS });
@@ -242,10 +294,10 @@ async function writeAll(file: FileHandle, bytes: Uint8Array): Promise<void> {
   }
 }
 
-function rawWriteContender(work: Work): Contender {
+function rawWriteContender(work: Work, name = 'raw_write'): Contender {
   const scratch = new Scratch<FileHandle>();
   return {
-    name: 'raw_write',
+    name,
     async prepare() {
       scratch.held = await open(join(await scratch.makeDir(), 'raw.bin'), 'w');
     },
@@ -266,10 +318,10 @@ function rawWriteContender(work: Work): Contender {
   };
 }
 
-function rawReadContender(work: Work): Contender {
+function rawReadContender(work: Work, name = 'raw_read'): Contender {
   const scratch = new Scratch<FileHandle>();
   return {
-    name: 'raw_read',
+    name,
     async prepare(signal) {
       const path = join(await scratch.makeDir(), 'raw.bin');
       const writer = await open(path, 'w');
