@@ -4,8 +4,8 @@
  *
  * ```
  *  [cpu.in] ──▶ window of ≤ inFlight tasks, oldest first ──▶ outputs in input order ──▶ next
- *                  │ toTask: copy, transfer ▲ envelope: transfer, decode
- *                  ▼                        │
+ *                  │ toTask: copy into a slot  ▲ result: outputs in shared memory
+ *                  ▼                           │
  *               piscina: threads × (ChainRunner: step → step → … )
  * ```
  *
@@ -34,7 +34,7 @@ import { DeadLetterFile } from '@spillway/disk-buffer';
 import { Piscina } from 'piscina';
 import { stepProblems } from './chain.js';
 import { stepNames } from './internal/chain-runner.js';
-import { decodeResult, fromResult, toTask } from './internal/envelope.js';
+import { fromResult, type ResultEnvelope, SlotPool, toTask } from './internal/envelope.js';
 import { type MeterReading, UtilisationMeter } from './internal/meter.js';
 import { portabilityProblems, resolveStep, toStepSpec } from './internal/step-spec.js';
 import { StepTotals } from './internal/step-totals.js';
@@ -79,7 +79,10 @@ export interface WorkersOptions {
  * Gotchas: every step must name its module (built-ins do; plugins via `module: import.meta.url`
  * or `loadTransform()`) and have structured-cloneable options — no functions; name a module
  * exporting the function instead. Each thread builds its own copy of each step, so per-step
- * state (a counter, a cache) is per thread.
+ * state (a counter, a cache) is per thread. In a thread, a raw batch's bytes live in shared
+ * memory that is reused for a later batch once the chain has run: a step must not keep them
+ * (as bytes) past its `process()` call — decoding them, or returning them, is fine. Output
+ * bytes reach the next stage in a `SharedArrayBuffer`, not an `ArrayBuffer`.
  *
  * @example
  * ```ts
@@ -138,6 +141,7 @@ class WorkerTransform implements Transform {
   readonly #meter: UtilisationMeter;
   readonly #totals: StepTotals;
   readonly #deadLetters: DeadLetterFile | undefined;
+  readonly #slots: SlotPool;
   #inFlight = 0;
   #closing = false;
 
@@ -157,6 +161,7 @@ class WorkerTransform implements Transform {
     this.#meter = new UtilisationMeter(this.#threads);
     this.#totals = new StepTotals(stepNames(o.steps));
     this.#deadLetters = deadLetters;
+    this.#slots = new SlotPool(this.concurrency);
     this.#pool = new Piscina({
       filename: new URL('./worker/entry.js', import.meta.url).href,
       name: 'default',
@@ -206,7 +211,7 @@ class WorkerTransform implements Transform {
   }
 
   async #run(batch: Batch, signal: AbortSignal): Promise<Batch[]> {
-    const task = toTask(batch);
+    const { message, transfer, slot } = toTask(batch, this.#slots);
     // One controller per task rather than AbortSignal.any(): `signal` lives as long as the
     // pipeline, and a listener per task must come off it when the task ends.
     const abort = new AbortController();
@@ -218,11 +223,12 @@ class WorkerTransform implements Transform {
     );
     this.#inFlight++;
     try {
-      const bytes = (await this.#pool.run(task, {
-        transferList: [task.payload.buffer as ArrayBuffer],
+      const result = (await this.#pool.run(message, {
+        transferList: transfer,
         signal: abort.signal,
-      })) as Uint8Array;
-      const result = decodeResult(bytes);
+      })) as ResultEnvelope;
+      // Only now is the worker done with the slot; after a failure it may still be reading it.
+      if (slot) this.#slots.give(slot);
       this.#meter.record(result.runMs);
       this.#totals.add(result.steps);
       return fromResult(batch, result.outputs);

@@ -4,17 +4,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { readDeadLetters } from '@spillway/disk-buffer';
+import { encode, parseJson } from '@spillway/transforms';
 import { chain, loadTransform, workers } from '../src/index.js';
 import { costly } from './fixtures/costly.js';
 import { type Fault, faulty } from './fixtures/faulty.js';
+import { same } from './fixtures/same.js';
 import { upper } from './fixtures/upper.js';
-import { event, runThrough } from './support.js';
+import { event, runRawThrough, runThrough } from './support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spillway-workers-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const messages = (n: number, prefix = 'm') =>
   Array.from({ length: n }, (_, i) => [event(`${prefix}${i}`, { seq: i })]);
+
+/** Raw batches of JSON lines whose sizes vary, so slots of several sizes are made and reused. */
+const jsonTexts = (n: number) =>
+  Array.from({ length: n }, (_, b) =>
+    Array.from(
+      { length: 1 + ((b * 37) % 300) },
+      (_, i) =>
+        `${JSON.stringify({ level: 30, time: 1_735_689_600_000 + i, msg: `b${b} l${i}` })}\n`,
+    ).join(''),
+  );
 
 describe('workers', () => {
   it('runs the chain in worker threads and keeps input order under uneven batch costs', async () => {
@@ -53,6 +65,40 @@ describe('workers', () => {
     const inProcess = await runThrough(chain({ steps }), messages(10));
     assert.deepEqual(inWorkers.recording.events, inProcess.recording.events);
     assert.deepEqual(inWorkers.stats.steps, inProcess.stats.steps);
+  });
+
+  describe('raw lines', () => {
+    it('hands raw lines on byte for byte, in order, while reusing shared slots', async () => {
+      const texts = jsonTexts(40);
+      const run = await runRawThrough(workers({ threads: 2, steps: [same({})] }), texts);
+      assert.equal(run.recording.text, texts.join(''));
+      assert.deepEqual(
+        run.recording.batches.map((b) => b.id),
+        run.log.emitted.map((b) => b.id),
+      );
+      assert.ok(run.log.outcomes.every((o) => o.status === 'delivered'));
+    });
+
+    it('encodes in workers exactly as the same chain does in-process', async () => {
+      const texts = jsonTexts(12);
+      const steps = [parseJson({}), encode({ format: 'ndjson' })];
+      const inWorkers = await runRawThrough(workers({ threads: 2, steps }), texts);
+      const inProcess = await runRawThrough(chain({ steps }), texts);
+      assert.ok(inWorkers.recording.text.length > 0);
+      assert.equal(inWorkers.recording.text, inProcess.recording.text);
+      assert.deepEqual(inWorkers.stats.steps, inProcess.stats.steps);
+    });
+
+    it('a raw batch whose thread died is retried from the main thread’s bytes, intact', async () => {
+      const marker = join(dir, 'raw-exit-once');
+      const texts = ['a\nb\n', 'fault\nc\n', 'd\n'];
+      const stage = workers({ threads: 1, steps: [faulty({ fault: 'exit', oncePer: marker })] });
+      const run = await runRawThrough(stage, texts);
+      assert.equal(run.recording.text, texts.join(''));
+      assert.equal(run.stats.worker_exits, 1);
+      assert.equal(run.stats.retries, 1);
+      assert.ok(run.log.outcomes.every((o) => o.status === 'delivered'));
+    });
   });
 
   describe('faults', () => {

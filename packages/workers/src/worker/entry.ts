@@ -1,6 +1,7 @@
 /**
  * The module each piscina worker loads. The chain is built once per thread, from the step specs
- * in `workerData`, on the first task; each task is then one batch in, one envelope out.
+ * in `workerData`, on the first task; each task is then one batch in, one envelope out (see
+ * `envelope.ts` for how the bytes cross, and what a step may keep of its input).
  *
  * A step that throws rejects the task (piscina passes the error back, the thread lives on). An
  * uncaught error, `process.exit()` or running out of heap ends the thread instead; piscina starts
@@ -9,14 +10,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Acknowledgement } from '@spillway/core';
-import { move, workerData } from 'piscina';
+import { workerData } from 'piscina';
 import { ChainRunner } from '../internal/chain-runner.js';
-import {
-  encodeResult,
-  fromTask,
-  type ResultBatch,
-  type TaskMessage,
-} from '../internal/envelope.js';
+import { fromTask, type ResultEnvelope, type TaskMessage, toResult } from '../internal/envelope.js';
 import { resolveStep, type StepSpec } from '../internal/step-spec.js';
 
 interface WorkerData {
@@ -34,22 +30,10 @@ function chain(): Promise<ChainRunner> {
   return runner;
 }
 
-export default async function runTask(task: TaskMessage): Promise<unknown> {
+export default async function runTask(task: TaskMessage): Promise<ResultEnvelope> {
   const steps = await chain();
   const started = performance.now();
   const ack = new Acknowledgement();
   const batches = await steps.run(fromTask(task, ack), never);
-  const outputs = batches.map((batch): ResultBatch => {
-    const shares = batch.ack === ack;
-    const { payload } = batch;
-    return payload.kind === 'raw'
-      ? { shares, raw: payload.data, lines: payload.lines }
-      : { shares, events: payload.events };
-  });
-  const envelope = encodeResult({
-    outputs,
-    steps: steps.report(),
-    runMs: performance.now() - started,
-  });
-  return move(envelope);
+  return toResult(batches, ack, steps.report(), performance.now() - started);
 }
