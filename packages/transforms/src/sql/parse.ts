@@ -22,7 +22,8 @@
  * (a column is sometimes a string, sometimes an object), and trusted elsewhere.
  */
 
-import postgresql from 'node-sql-parser/build/postgresql.js';
+import { createRequire } from 'node:module';
+import type postgresql from 'node-sql-parser/build/postgresql.js';
 
 /** Queries longer than this are refused before parsing: the parser's cost grows with length. */
 export const MAX_QUERY_LENGTH = 65_536;
@@ -135,7 +136,18 @@ export type ParseOutcome =
   | { readonly ok: true; readonly statements: readonly AstNode[] }
   | { readonly ok: false; readonly problem: string };
 
-const parser = new postgresql.Parser();
+// Loaded on first use, not on import: every worker thread imports this package for its other
+// transforms, and the grammar costs ~70 ms of CPU to load.
+let loaded: InstanceType<typeof postgresql.Parser> | undefined;
+function parser(): InstanceType<typeof postgresql.Parser> {
+  if (loaded === undefined) {
+    const grammar = createRequire(import.meta.url)(
+      'node-sql-parser/build/postgresql.js',
+    ) as typeof postgresql;
+    loaded = new grammar.Parser();
+  }
+  return loaded;
+}
 const parseOptions = { database: 'postgresql' } as const;
 
 /**
@@ -154,7 +166,7 @@ export function parseStatements(source: string, hidden = 0): ParseOutcome {
   const prepared = prepare(source);
   if (prepared.problem !== undefined) return { ok: false, problem: prepared.problem };
   try {
-    const ast: unknown = parser.astify(prepared.text, parseOptions);
+    const ast: unknown = parser().astify(prepared.text, parseOptions);
     const statements = (Array.isArray(ast) ? ast : [ast]) as AstNode[];
     return { ok: true, statements: statements.filter((s) => s !== null && s !== undefined) };
   } catch (error) {
@@ -165,7 +177,7 @@ export function parseStatements(source: string, hidden = 0): ParseOutcome {
 /** SQL text of an expression node, for messages. Never throws. */
 export function renderExpression(node: unknown): string {
   try {
-    const text = parser.exprToSQL(node, parseOptions);
+    const text = parser().exprToSQL(node, parseOptions);
     // The rewrite of backslashes is an implementation detail: do not show it.
     return typeof text === 'string' ? text.replaceAll('\\u005C', '\\') : 'expression';
   } catch {
