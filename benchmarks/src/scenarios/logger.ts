@@ -59,11 +59,15 @@ interface Measured {
   readonly p99s: number[];
   /** Shipper contenders: records handed off and dropped at the hand-off, last run. */
   handOff?: { written: number; dropped: number };
+  /** pino transports: the peak of pino's buffer in the application's thread (bytes), last run. */
+  pinoBufferPeak?: number;
 }
 
 /** A fresh logger for one run: how to log call `i`, and how to wait until it is done. */
 interface RunLogger {
   log(i: number): void;
+  /** Called at every turn of the event loop the run takes (outside the timed blocks). */
+  sample?(): void;
   /** After the clock: ends the logger and resolves once its background work is over. */
   finish(): Promise<void>;
 }
@@ -87,7 +91,7 @@ function callerContender(
       logger = await start(signal);
     },
     async run() {
-      const { log } = logger!;
+      const { log, sample } = logger!;
       const blocks = Math.ceil(calls / BLOCK_CALLS);
       const times = new Float64Array(blocks);
       for (let b = 0; b < blocks; b++) {
@@ -96,7 +100,10 @@ function callerContender(
         const started = performance.now();
         for (let i = from; i < to; i++) log(i);
         times[b] = performance.now() - started;
-        if (to % CALLS_PER_TURN === 0) await yieldToLoop();
+        if (to % CALLS_PER_TURN === 0) {
+          sample?.();
+          await yieldToLoop();
+        }
       }
       own.p99s.push(percentile(times, 0.99));
       return calls;
@@ -157,6 +164,21 @@ function shipperLogger(
   };
 }
 
+/**
+ * Keeps `own.pinoBufferPeak` up to date with the bytes a pino transport holds in this thread,
+ * waiting for its worker: thread-stream's own count (`bufLen` behind its `kImpl` symbol, an
+ * internal of thread-stream 4 — reported as unknown if it moves).
+ */
+function pinoBufferSampler(transport: object, own: () => Measured): () => void {
+  const impl = Object.getOwnPropertySymbols(transport).find((s) => s.description === 'kImpl');
+  const state = impl && (transport as Record<symbol, { bufLen?: unknown }>)[impl];
+  own().pinoBufferPeak = 0;
+  return () => {
+    const bytes = typeof state?.bufLen === 'number' ? state.bufLen : Number.NaN;
+    own().pinoBufferPeak = Math.max(own().pinoBufferPeak!, bytes);
+  };
+}
+
 /** Ends a thread-stream transport (blocks until its worker has closed) and waits for `close`. */
 async function endTransport(transport: ReturnType<typeof pino.transport>): Promise<void> {
   const closed = once(transport, 'close');
@@ -172,6 +194,9 @@ async function countLines(path: string): Promise<number> {
   }
   return lines;
 }
+
+const mib = (bytes: number | undefined): string =>
+  bytes === undefined || Number.isNaN(bytes) ? 'unknown' : `${(bytes / 1048576).toFixed(1)} MiB`;
 
 function percentile(values: Float64Array, p: number): number {
   const sorted = Float64Array.from(values).sort();
@@ -253,6 +278,7 @@ export const loggerScenario: ScenarioDefinition = {
           const logger = pino(transport);
           return {
             log: (i) => logger.info(fieldsOf(i), MESSAGE),
+            sample: pinoBufferSampler(transport, own('pino_spillway_transport')),
             async finish() {
               // Every line reaches the backend before the transport is ended: thread-stream's
               // `end()` blocks this thread, and gives up after 10 s.
@@ -272,6 +298,7 @@ export const loggerScenario: ScenarioDefinition = {
           const logger = pino(transport);
           return {
             log: (i) => logger.info(fieldsOf(i), MESSAGE),
+            sample: pinoBufferSampler(transport, own('pino_file_transport')),
             async finish() {
               await endTransport(transport);
               const lines = await countLines(path);
@@ -330,6 +357,9 @@ export const loggerScenario: ScenarioDefinition = {
           'hand-off drops (last run)': `shipper_write ${dropShare('shipper_write')}, backend down ${dropShare('shipper_write_backend_down')}`,
           'backend requests (spillway transport, last run)':
             counts.get('pino_spillway_transport')?.requests ?? 'n/a',
+          "pino's buffer in the app thread, peak (last run)": `spillway transport (block) ${mib(
+            measured.get('pino_spillway_transport')?.pinoBufferPeak,
+          )}, pino/file ${mib(measured.get('pino_file_transport')?.pinoBufferPeak)}`,
           rounds: params.rounds,
           'warm-up rounds': params.warmupRounds,
         },
