@@ -185,6 +185,8 @@ export class DiskBuffer {
   #readSeq: number;
   #ackedSeq: number;
   #read: { index: number; offset: number; chunk: Buffer; chunkAt: number; chunkEnd: number };
+  /** Records found in the read chunk and not decoded yet (see #fill). */
+  #chunkViews = 0;
   #readHandle: { index: number; handle: FileHandle } | undefined;
 
   #bytesOnDisk = 0;
@@ -371,22 +373,29 @@ export class DiskBuffer {
       if (found.kind === 'gap') continue;
       const { seq, events, payload } = found;
       const reader = this.#read;
-      const ack = await this.#watermark.track(seq + 1, signal);
-      if (reader !== this.#read || this.#readSeq !== seq) {
-        // The reader was moved while we waited (drop-oldest removed this record's segment).
-        ack.settle('dropped', 'disk_buffer:dropped_while_reading');
-        continue;
-      }
-      reader.offset = found.next;
-      this.#readSeq = seq + 1;
-      const batch = decodeOrSkip(payload, ack);
-      if (!batch) {
-        this.#corruptRecords++;
-        ack.settle('rejected', 'disk_buffer:undecodable');
-        continue;
+      // `payload` is a view of the read chunk: no #fill() may reuse the chunk until it is decoded.
+      this.#chunkViews++;
+      let batch: Batch | undefined;
+      try {
+        const ack = await this.#watermark.track(seq + 1, signal);
+        if (reader !== this.#read || this.#readSeq !== seq) {
+          // The reader was moved while we waited (drop-oldest removed this record's segment).
+          ack.settle('dropped', 'disk_buffer:dropped_while_reading');
+          continue;
+        }
+        reader.offset = found.next;
+        this.#readSeq = seq + 1;
+        batch = decodeOrSkip(payload, ack);
+        if (!batch) {
+          this.#corruptRecords++;
+          ack.settle('rejected', 'disk_buffer:undecodable');
+          continue;
+        }
+      } finally {
+        this.#chunkViews--;
       }
       const segment = this.#segmentOf(seq);
-      ack.onSettled(() => {
+      batch.ack.onSettled(() => {
         this.#ackedRecords++;
         if (segment) segment.events -= events;
       });
@@ -743,7 +752,13 @@ export class DiskBuffer {
       this.#readHandle = { index, handle: await this.#fs.open(segment.path, 'r') };
     }
     const want = Math.min(length, segment.size - r.offset);
-    const chunk = Buffer.allocUnsafe(want);
+    // The chunk is read into again when nothing still points into it (decoded batches own
+    // their bytes: the codec copies): a fresh megabyte per fill would set off a full garbage
+    // collection every few megabytes replayed, as V8 counts each against the heap.
+    const chunk =
+      this.#chunkViews === 0 && r.chunk.byteLength >= want
+        ? r.chunk
+        : Buffer.allocUnsafe(Math.max(want, READ_CHUNK));
     let filled = 0;
     while (filled < want) {
       const { bytesRead } = await this.#readHandle.handle.read(
