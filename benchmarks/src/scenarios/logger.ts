@@ -6,6 +6,7 @@
  *   shipper_write               write(record) ─▶ JSON ─▶ hand-off ring ══▶ shipping thread ─▶ HTTP ─┐
  *   shipper_write_backend_down  the same, to a port where nothing listens (connections refused)    │
  *   pino_spillway_transport     logger.info() ─▶ thread-stream ══▶ our transport (dir) ─▶ HTTP ───┤─▶ counting
+ *   pino_spillway_transport_drop  the same with the transport's defaults (drop-newest, no dir)    │
  *   pino_file_transport         logger.info() ─▶ thread-stream ══▶ pino/file ─▶ tmp file           │   backend
  *   pino_dev_null               logger.info() ─▶ sonic-boom ─▶ /dev/null                           │   (worker)
  *                               ════ a thread boundary: the work after it is not the caller's ────┘
@@ -221,8 +222,10 @@ export const loggerScenario: ScenarioDefinition = {
     'counting loopback backend (a worker thread), default options (8 MiB hand-off, ' +
     '`drop-newest`). `shipper_write_backend_down`: the same to a port that refuses ' +
     'connections. `pino_spillway_transport`: pino with `@spillway/pino-transport` (with a ' +
-    '`dir` and a `block` hand-off, so it never drops) to the same backend. Each run gets a fresh logger; its ' +
-    'background work ends after the clock.',
+    '`dir` and a `block` hand-off, so it never drops) to the same backend; ' +
+    "`pino_spillway_transport_drop`: the same with the transport's defaults (`drop-newest`, " +
+    "no `dir`). The setup reports the peak of pino's own buffer in the application's thread " +
+    'for each transport. Each run gets a fresh logger; its background work ends after the clock.',
   peers:
     '`pino_dev_null`: `pino(pino.destination("/dev/null"))`, the cheapest a pino call gets; ' +
     '`pino_file_transport`: pino with its own thread-stream transport `pino/file` to a ' +
@@ -291,6 +294,21 @@ export const loggerScenario: ScenarioDefinition = {
             },
           };
         }),
+        callerContender('pino_spillway_transport_drop', params.calls, measured, async () => {
+          // The transport's defaults (drop-newest, no dir): it never holds pino back, and drops
+          // (counted in its own thread) what the pipeline cannot take; nothing to count here.
+          const transport = pino.transport({
+            target: '@spillway/pino-transport',
+            options: { http: { url: backend.url, proxy: 'none' }, exitDeadlineMs: 5000 },
+          });
+          await once(transport, 'ready');
+          const logger = pino(transport);
+          return {
+            log: (i) => logger.info(fieldsOf(i), MESSAGE),
+            sample: pinoBufferSampler(transport, own('pino_spillway_transport_drop')),
+            finish: () => endTransport(transport),
+          };
+        }),
         callerContender('pino_file_transport', params.calls, measured, async () => {
           const path = join(dir, `pino-${runs++}.log`);
           const transport = pino.transport({ target: 'pino/file', options: { destination: path } });
@@ -357,9 +375,11 @@ export const loggerScenario: ScenarioDefinition = {
           'hand-off drops (last run)': `shipper_write ${dropShare('shipper_write')}, backend down ${dropShare('shipper_write_backend_down')}`,
           'backend requests (spillway transport, last run)':
             counts.get('pino_spillway_transport')?.requests ?? 'n/a',
-          "pino's buffer in the app thread, peak (last run)": `spillway transport (block) ${mib(
+          "pino's buffer in the app thread, peak (last run)": `spillway transport: block ${mib(
             measured.get('pino_spillway_transport')?.pinoBufferPeak,
-          )}, pino/file ${mib(measured.get('pino_file_transport')?.pinoBufferPeak)}`,
+          )}, drop-newest ${mib(
+            measured.get('pino_spillway_transport_drop')?.pinoBufferPeak,
+          )}; pino/file ${mib(measured.get('pino_file_transport')?.pinoBufferPeak)}`,
           rounds: params.rounds,
           'warm-up rounds': params.warmupRounds,
         },
