@@ -67,8 +67,17 @@ test('channel --json --quick prints one JSON object with every contender and rat
 test('spill --json --quick prints one JSON object with every contender and ratio', async () => {
   const report = await quickReport(
     'spill',
-    ['spill_write', 'spill_replay', 'raw_write', 'raw_read'],
-    ['spill_write_vs_raw', 'replay_vs_raw'],
+    [
+      'spill_write',
+      'spill_replay',
+      'raw_write',
+      'raw_read',
+      'spill_write_lines',
+      'spill_replay_lines',
+      'raw_write_lines',
+      'raw_read_lines',
+    ],
+    ['spill_write_vs_raw', 'replay_vs_raw', 'spill_write_lines_vs_raw', 'replay_lines_vs_raw'],
   );
   for (const result of report.results) {
     const mb = result.mbPerSec;
@@ -113,6 +122,7 @@ test('logger --json --quick races the shipper and pino, each with a caller-side 
       'shipper_write',
       'shipper_write_backend_down',
       'pino_spillway_transport',
+      'pino_spillway_transport_drop',
       'pino_file_transport',
       'pino_dev_null',
     ],
