@@ -56,6 +56,58 @@ export class SpillwayError extends Error {
   }
 }
 
+/** What {@link errorFamily} makes: an error class with its family's codes and brand. */
+export interface ErrorFamily<Code extends string> {
+  new (code: Code, message: string, options?: { cause?: unknown }): Error & { readonly code: Code };
+  /**
+   * True when `value` belongs to the family (from any copy of the package that defines it),
+   * optionally with `code`; it narrows to the class it is called on.
+   */
+  is<T>(this: abstract new (...args: never[]) => T, value: unknown, code?: Code): value is T;
+}
+
+/**
+ * The base class of a package's own errors, for conditions only that package has: a stable
+ * `code` from the package's own union (core's `ErrorCode` stays closed), `cause` kept, core's
+ * brand (so `SpillwayError.is(err)` recognises it) and a brand of its own (`Symbol.for(brand)`,
+ * so `MyError.is(err, code)` works across copies of the package).
+ *
+ * When to use: once per package, `export class MyError extends errorFamily<MyCode>('MyError',
+ * 'spillway.my-package.error') {}`, adding fields the package's errors carry.
+ *
+ * Gotchas: the brand string is part of the contract — changing it makes errors from older copies
+ * unrecognised. A subclass that adds constructor options passes `cause` on to `super`.
+ */
+export function errorFamily<Code extends string>(name: string, brand: string): ErrorFamily<Code> {
+  const kFamily = Symbol.for(brand);
+  return class extends Error {
+    readonly code: Code;
+
+    constructor(code: Code, message: string, options?: { cause?: unknown }) {
+      super(message, options);
+      this.code = code;
+      this.name = name;
+    }
+
+    get [kSpillwayError](): true {
+      return true;
+    }
+
+    get [kFamily](): true {
+      return true;
+    }
+
+    static is(value: unknown, code?: Code): value is Error & { readonly code: Code } {
+      return (
+        typeof value === 'object' &&
+        value !== null &&
+        (value as Record<symbol, unknown>)[kFamily] === true &&
+        (code === undefined || (value as { code?: unknown }).code === code)
+      );
+    }
+  } as unknown as ErrorFamily<Code>;
+}
+
 /** Raised by `build()` with every problem found in a pipeline specification, not just the first. */
 export class PipelineInvalidError extends SpillwayError {
   readonly problems: readonly string[];

@@ -8,8 +8,7 @@
  * `SpillwayError.is(err)` recognises it too; match its code with `DiskBufferError.is(err, code)`.
  */
 
-const kSpillwayError = Symbol.for('spillway.error');
-const kDiskBufferError = Symbol.for('spillway.disk-buffer.error');
+import { errorFamily } from '@spillway/core';
 
 /** Every stable code a `DiskBufferError` carries. */
 export type DiskBufferErrorCode =
@@ -31,30 +30,7 @@ export type DiskBufferErrorCode =
  * catch (err) { if (DiskBufferError.is(err, 'ERR_DISK_BUFFER_LOCKED')) process.exit(2); throw err; }
  * ```
  */
-export class DiskBufferError extends Error {
-  readonly code: DiskBufferErrorCode;
-
-  constructor(code: DiskBufferErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.name = 'DiskBufferError';
-  }
-
-  get [kSpillwayError](): true {
-    return true;
-  }
-
-  get [kDiskBufferError](): true {
-    return true;
-  }
-
-  /** True when `value` is a disk-buffer error (from any copy of this package), optionally with `code`. */
-  static is(value: unknown, code?: DiskBufferErrorCode): value is DiskBufferError {
-    return (
-      typeof value === 'object' &&
-      value !== null &&
-      (value as { [kDiskBufferError]?: boolean })[kDiskBufferError] === true &&
-      (code === undefined || (value as DiskBufferError).code === code)
-    );
-  }
-}
+export class DiskBufferError extends errorFamily<DiskBufferErrorCode>(
+  'DiskBufferError',
+  'spillway.disk-buffer.error',
+) {}

@@ -7,8 +7,7 @@
  * recognises it too; match its code with `OtlpError.is(err, code)`.
  */
 
-const kSpillwayError = Symbol.for('spillway.error');
-const kOtlpError = Symbol.for('spillway.otlp.error');
+import { errorFamily } from '@spillway/core';
 
 /** Every stable code an `OtlpError` carries. */
 export type OtlpErrorCode =
@@ -26,8 +25,7 @@ export type OtlpErrorCode =
  * catch (err) { if (OtlpError.is(err, 'ERR_OTLP_MALFORMED')) return badRequest(err.field); throw err; }
  * ```
  */
-export class OtlpError extends Error {
-  readonly code: OtlpErrorCode;
+export class OtlpError extends errorFamily<OtlpErrorCode>('OtlpError', 'spillway.otlp.error') {
   /**
    * For a malformed body, the path of the field at fault, e.g.
    * `resourceLogs[0].scopeLogs[0].logRecords[3].timeUnixNano` (`request` for the whole body);
@@ -42,28 +40,8 @@ export class OtlpError extends Error {
     message: string,
     options: { field?: string; index?: number; cause?: unknown } = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'OtlpError';
-    this.code = code;
+    super(code, message, options.cause === undefined ? undefined : { cause: options.cause });
     this.field = options.field;
     this.index = options.index;
-  }
-
-  get [kSpillwayError](): true {
-    return true;
-  }
-
-  get [kOtlpError](): true {
-    return true;
-  }
-
-  /** True when `value` is an OTLP error (from any copy of this package), optionally with `code`. */
-  static is(value: unknown, code?: OtlpErrorCode): value is OtlpError {
-    return (
-      typeof value === 'object' &&
-      value !== null &&
-      (value as { [kOtlpError]?: boolean })[kOtlpError] === true &&
-      (code === undefined || (value as OtlpError).code === code)
-    );
   }
 }

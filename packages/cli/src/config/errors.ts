@@ -11,8 +11,7 @@
  * shared with the metrics and dashboard modules; it is the package's one errors module.)
  */
 
-const kSpillwayError = Symbol.for('spillway.error');
-const kCliError = Symbol.for('spillway.cli.error');
+import { errorFamily } from '@spillway/core';
 
 /** Every stable code a `CliError` carries. */
 export type CliErrorCode =
@@ -60,8 +59,7 @@ export function formatProblem(problem: ConfigProblem): string {
  * }
  * ```
  */
-export class CliError extends Error {
-  readonly code: CliErrorCode;
+export class CliError extends errorFamily<CliErrorCode>('CliError', 'spillway.cli.error') {
   /** With `ERR_CLI_CONFIG_INVALID`: every problem found, not just the first. */
   readonly problems: readonly ConfigProblem[];
 
@@ -70,33 +68,13 @@ export class CliError extends Error {
     message: string,
     options: { problems?: readonly ConfigProblem[]; cause?: unknown } = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'CliError';
-    this.code = code;
+    super(code, message, options.cause === undefined ? undefined : { cause: options.cause });
     this.problems = options.problems ?? [];
   }
 
   /** 2 for what the operator wrote (config, flags), 1 for a pipeline that failed at run time. */
   get exitCode(): 1 | 2 {
     return this.code === 'ERR_CLI_PIPELINE_FAILED' ? 1 : 2;
-  }
-
-  get [kSpillwayError](): true {
-    return true;
-  }
-
-  get [kCliError](): true {
-    return true;
-  }
-
-  /** True when `value` is a CLI error (from any copy of this package), optionally with `code`. */
-  static is(value: unknown, code?: CliErrorCode): value is CliError {
-    return (
-      typeof value === 'object' &&
-      value !== null &&
-      (value as { [kCliError]?: boolean })[kCliError] === true &&
-      (code === undefined || (value as CliError).code === code)
-    );
   }
 
   /** `ERR_CLI_CONFIG_INVALID` with every problem; its message lists them, one a line. */
