@@ -3,7 +3,7 @@
 // sink recovers every event arrives once, in order. A hard stop persists what was still in
 // memory or cut off in the sink, and the next start delivers it.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
@@ -182,4 +182,31 @@ it('a sink that gives batches back (retries ran out) has them written to disk an
     'every event delivered once, after its replay',
   );
   assert.deepEqual(result.undelivered, { batches: 0, events: 0 });
+});
+
+it('bad spill options fail the pipeline at build, every problem named, before any file', async () => {
+  const dir = await tempDir();
+  const { stage } = flakySink();
+  await assert.rejects(
+    definePipeline({
+      sources: { gen: generator({ count: 10 }) },
+      sinks: {
+        out: {
+          inputs: ['gen'],
+          stage: stage({}),
+          buffer: spill({
+            dir: join(dir, 'never-made'),
+            segmentBytes: 100,
+            fsync: 'sometimes' as 'always',
+            memory: { capacity: 0 },
+          }),
+        },
+      },
+    }).build(),
+    (err: Error) =>
+      /buffer of "out": segmentBytes must be/.test(err.message) &&
+      /buffer of "out": fsync must be/.test(err.message) &&
+      /buffer of "out": memory\.capacity must be/.test(err.message),
+  );
+  await assert.rejects(stat(join(dir, 'never-made')), { code: 'ENOENT' }, 'no directory made');
 });

@@ -42,6 +42,7 @@ import {
   type Batch,
   decodeBatch,
   encodeBatch,
+  optionChecks,
   SpillwayError,
   sleep,
 } from '@spillway/core';
@@ -253,10 +254,11 @@ export class DiskBuffer {
   static async open(options: DiskBufferOptions): Promise<DiskBuffer> {
     const fs = options.fs ?? nodeFileSystem;
     const segmentBytes = options.segmentBytes ?? 16 * MiB;
-    if (!(segmentBytes >= 4096) || !((options.maxBytes ?? GiB) >= segmentBytes)) {
+    const problems = diskBufferProblems(options);
+    if (problems.length > 0) {
       throw new SpillwayError(
         'ERR_INVALID_OPTION',
-        `disk buffer ${options.dir}: need segmentBytes ≥ 4096 and maxBytes ≥ segmentBytes`,
+        `disk buffer ${options.dir}: ${problems.join('; ')}`,
       );
     }
     await fs.mkdir(options.dir, { recursive: true });
@@ -795,6 +797,22 @@ export class DiskBuffer {
       throw new DiskBufferError('ERR_DISK_BUFFER_CLOSED', `disk buffer ${this.dir} is closed`);
     }
   }
+}
+
+/** Every problem with disk buffer options, as sentences (`dir` aside: any path may be made). */
+export function diskBufferProblems(o: Omit<DiskBufferOptions, 'dir'>): string[] {
+  const problems: string[] = [];
+  const check = optionChecks(problems);
+  check.integerAtLeast('segmentBytes', o.segmentBytes, 4096);
+  check.integerAtLeast('maxBytes', o.maxBytes, 4096);
+  if ((o.maxBytes ?? GiB) < (o.segmentBytes ?? 16 * MiB)) {
+    problems.push('maxBytes must be at least segmentBytes (default 16 MiB)');
+  }
+  check.oneOf('fsync', o.fsync, ['always', 'interval', 'never']);
+  check.positiveNumber('fsyncIntervalMs', o.fsyncIntervalMs);
+  check.oneOf('whenFull', o.whenFull, ['block', 'drop-oldest']);
+  check.positiveInteger('maxInFlight', o.maxInFlight);
+  return problems;
 }
 
 function decodeOrSkip(payload: Buffer, ack: Acknowledgement): Batch | undefined {

@@ -30,10 +30,16 @@ import {
   type BufferSpec,
   Channel,
   type ChannelStats,
+  optionChecks,
   SpillwayError,
   type TrySendResult,
 } from '@spillway/core';
-import { DiskBuffer, type DiskBufferOptions, type DiskBufferStats } from './disk-buffer.js';
+import {
+  DiskBuffer,
+  type DiskBufferOptions,
+  type DiskBufferStats,
+  diskBufferProblems,
+} from './disk-buffer.js';
 
 export interface SpillOptions extends Omit<DiskBufferOptions, 'dir'> {
   /** Parent directory: each stage's buffer lives in `<dir>/<stage>.in`. */
@@ -66,7 +72,20 @@ export interface SpillChannelStats extends ChannelStats {
 export function spill(options: SpillOptions): BufferSpec {
   return {
     create: (name, onDrop) => new SpillChannel(name, options, onDrop),
+    validate: () => spillProblems(options),
   };
+}
+
+/** Every problem with spill options, as sentences: checked with the pipeline, before any file. */
+function spillProblems(o: SpillOptions): string[] {
+  if (typeof o !== 'object' || o === null) return ['spill() needs options: { dir, … }'];
+  const { dir, memory, ...disk } = o;
+  const problems = diskBufferProblems(disk);
+  const check = optionChecks(problems);
+  check.nonEmptyString('dir', dir, true);
+  check.positiveInteger('memory.capacity', memory?.capacity);
+  check.positiveNumber('memory.maxBytes', memory?.maxBytes);
+  return problems;
 }
 
 type Wake = () => void;

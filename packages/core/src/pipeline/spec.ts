@@ -22,6 +22,8 @@ export type BufferSpec =
        * the channel drops, so that its acknowledgement settles.
        */
       create(name: string, onDrop: (batch: Batch, reason: string) => void): BufferChannel<Batch>;
+      /** Every problem with the buffer's options, as sentences; checked with the pipeline. */
+      validate?(): string[];
     };
 
 export interface TransformSpec {
@@ -133,7 +135,10 @@ export function validatePipelineSpec(spec: PipelineSpec): string[] {
 }
 
 function validateBuffer(name: string, buffer: BufferSpec | undefined): string[] {
-  if (!buffer || 'create' in buffer) return [];
+  if (!buffer) return [];
+  if ('create' in buffer) {
+    return (buffer.validate?.() ?? []).map((problem) => `buffer of "${name}": ${problem}`);
+  }
   const problems: string[] = [];
   if (
     buffer.capacity !== undefined &&
