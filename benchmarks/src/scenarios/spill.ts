@@ -24,8 +24,9 @@
  *   deleted as they are fully acknowledged), then `close()`. The buffer is written, closed and
  *   re-opened before the clock — the replay after a restart — so neither the writes nor the
  *   open's scan of every segment are charged to it. `raw_read` reads the same bytes back with
- *   `FileHandle.read` in chunks of one encoded batch each, into a fresh buffer per chunk (what
- *   replay hands out is owned, too), and decodes nothing.
+ *   `FileHandle.read` in chunks of one encoded batch each, into one reused buffer, and decodes
+ *   nothing: the cheapest read there is (a fresh buffer per chunk set off full collections of
+ *   the benchmark's heap that made this peer swing tenfold between rounds).
  * - Both read sides read files written just before, so they read the page cache, not the
  *   device: the ratio is the cost of the buffer's code over the file API, not disk speed.
  *   Every untimed step that writes data syncs it, so no contender's clock runs while an
@@ -54,8 +55,8 @@ import {
   type LogEvent,
 } from '@spillway/core';
 import { DiskBuffer, type DiskBufferOptions } from '@spillway/disk-buffer';
-import { byName, type Contender, race, round2 } from '../race.js';
-import type { ScenarioDefinition } from '../scenario.js';
+import { byName, type Contender, type RaceOptions, race, round2 } from '../race.js';
+import type { ContenderResult, ScenarioDefinition } from '../scenario.js';
 
 /** 2048 batches × 1024 events × ~92 encoded bytes ≈ 193 MB. */
 const FULL = { batches: 2048, pool: 256, rounds: 5, warmupRounds: 1 };
@@ -94,60 +95,26 @@ export const spillScenario: ScenarioDefinition = {
   ],
   async run({ signal, quick, log }) {
     const params = quick ? QUICK : FULL;
-    const pool = buildPool(params.pool);
-    const encoded = pool.map((batch) => encodeBatch(batch));
-    const batchAt = (i: number) => pool[i % pool.length]!;
-    const bytesAt = (i: number) => encoded[i % encoded.length]!;
-    let bytes = 0;
-    for (let i = 0; i < params.batches; i++) bytes += bytesAt(i).byteLength;
+    const options = { signal, log, rounds: params.rounds, warmupRounds: params.warmupRounds };
     const events = params.batches * EVENTS_PER_BATCH;
+    // Each race builds its own batches, which are garbage once it returns: the second race's
+    // collections do not mark the first one's quarter-million events.
+    const eventRace = await racePair(buildPool(params.pool), params.batches, '', options);
     log(
       `  ${params.batches} batches of ${EVENTS_PER_BATCH} events (${events.toLocaleString('en-US')} ` +
-        `events), ${(bytes / 1e6).toFixed(1)} MB encoded`,
+        `events), ${(eventRace.bytes / 1e6).toFixed(1)} MB encoded`,
     );
-    const work: Work = { batches: params.batches, batchAt, bytesAt };
-    const contenders = [
-      spillWriteContender(work),
-      spillReplayContender(work),
-      rawWriteContender(work),
-      rawReadContender(work),
-    ];
-    const results = await race(contenders, {
-      signal,
-      log,
-      rounds: params.rounds,
-      warmupRounds: params.warmupRounds,
-      expectedEvents: events,
-      expectedBytes: bytes,
-    });
     // The same events as NDJSON lines in raw batches: what a file source spills, whose
     // payload is bytes already, so the pair shows the buffer's own cost without event encoding.
-    const linePool = pool.map((batch) => linesOf(batch));
-    const lineEncoded = linePool.map((batch) => encodeBatch(batch));
-    const lineWork: Work = {
-      batches: params.batches,
-      batchAt: (i) => linePool[i % linePool.length]!,
-      bytesAt: (i) => lineEncoded[i % lineEncoded.length]!,
-    };
-    let lineBytes = 0;
-    for (let i = 0; i < params.batches; i++) lineBytes += lineWork.bytesAt(i).byteLength;
-    const lineResults = await race(
-      [
-        spillWriteContender(lineWork, 'spill_write_lines'),
-        spillReplayContender(lineWork, 'spill_replay_lines'),
-        rawWriteContender(lineWork, 'raw_write_lines'),
-        rawReadContender(lineWork, 'raw_read_lines'),
-      ],
-      {
-        signal,
-        log,
-        rounds: params.rounds,
-        warmupRounds: params.warmupRounds,
-        expectedEvents: events,
-        expectedBytes: lineBytes,
-      },
+    const lineRace = await racePair(
+      buildPool(params.pool).map((batch) => linesOf(batch)),
+      params.batches,
+      '_lines',
+      options,
     );
-    const all = [...results, ...lineResults];
+    const bytes = eventRace.bytes;
+    const lineBytes = lineRace.bytes;
+    const all = [...eventRace.results, ...lineRace.results];
     const mb = (name: string): number => byName(all, name).mbPerSec ?? 0;
     return {
       results: all,
@@ -172,6 +139,37 @@ export const spillScenario: ScenarioDefinition = {
     };
   },
 };
+
+/** Races the four contenders (names ending in `suffix`) over `batches` batches cycled from `pool`. */
+async function racePair(
+  pool: readonly Batch[],
+  batches: number,
+  suffix: string,
+  options: Omit<RaceOptions, 'expectedEvents' | 'expectedBytes'>,
+): Promise<{ results: ContenderResult[]; bytes: number }> {
+  const encoded = pool.map((batch) => encodeBatch(batch));
+  const work: Work = {
+    batches,
+    batchAt: (i) => pool[i % pool.length]!,
+    bytesAt: (i) => encoded[i % encoded.length]!,
+  };
+  let bytes = 0;
+  let events = 0;
+  for (let i = 0; i < batches; i++) {
+    bytes += work.bytesAt(i).byteLength;
+    events += work.batchAt(i).count;
+  }
+  const results = await race(
+    [
+      spillWriteContender(work, `spill_write${suffix}`),
+      spillReplayContender(work, `spill_replay${suffix}`),
+      rawWriteContender(work, `raw_write${suffix}`),
+      rawReadContender(work, `raw_read${suffix}`),
+    ],
+    { ...options, expectedEvents: events, expectedBytes: bytes },
+  );
+  return { results, bytes };
+}
 
 /** What every contender moves: batch `i` is `batchAt(i)`, encoded as `bytesAt(i)`. */
 interface Work {
@@ -243,7 +241,7 @@ async function fill(buffer: DiskBuffer, work: Work, signal: AbortSignal): Promis
   return events;
 }
 
-function spillWriteContender(work: Work, name = 'spill_write'): Contender {
+function spillWriteContender(work: Work, name: string): Contender {
   const scratch = new Scratch<DiskBuffer>();
   return {
     name,
@@ -259,7 +257,7 @@ function spillWriteContender(work: Work, name = 'spill_write'): Contender {
   };
 }
 
-function spillReplayContender(work: Work, name = 'spill_replay'): Contender {
+function spillReplayContender(work: Work, name: string): Contender {
   const scratch = new Scratch<DiskBuffer>();
   return {
     name,
@@ -294,7 +292,7 @@ async function writeAll(file: FileHandle, bytes: Uint8Array): Promise<void> {
   }
 }
 
-function rawWriteContender(work: Work, name = 'raw_write'): Contender {
+function rawWriteContender(work: Work, name: string): Contender {
   const scratch = new Scratch<FileHandle>();
   return {
     name,
@@ -318,7 +316,7 @@ function rawWriteContender(work: Work, name = 'raw_write'): Contender {
   };
 }
 
-function rawReadContender(work: Work, name = 'raw_read'): Contender {
+function rawReadContender(work: Work, name: string): Contender {
   const scratch = new Scratch<FileHandle>();
   return {
     name,
@@ -338,11 +336,14 @@ function rawReadContender(work: Work, name = 'raw_read'): Contender {
     },
     async run(signal) {
       const handle = scratch.held!;
+      let largest = 0;
+      for (let i = 0; i < work.batches; i++)
+        largest = Math.max(largest, work.bytesAt(i).byteLength);
+      const chunk = Buffer.allocUnsafe(largest);
       let events = 0;
       for (let i = 0; i < work.batches; i++) {
         signal.throwIfAborted();
         const want = work.bytesAt(i).byteLength;
-        const chunk = Buffer.allocUnsafe(want);
         let filled = 0;
         while (filled < want) {
           const { bytesRead } = await handle.read(chunk, filled, want - filled, null);
