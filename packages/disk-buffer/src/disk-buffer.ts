@@ -138,6 +138,8 @@ interface Waiter {
 const GiB = 1024 * 1024 * 1024;
 const MiB = 1024 * 1024;
 const READ_CHUNK = 1 * MiB;
+/** Records up to this size are framed in a buffer kept between appends; larger ones get their own. */
+const MAX_KEPT_FRAME = 4 * MiB;
 const SEGMENT_RE = /^seg-(\d{16})\.log$/;
 const MAX_RETRY_MS = 5_000;
 /** Directories opened by this process: a lock holding our own pid is live only if listed here. */
@@ -178,6 +180,8 @@ export class DiskBuffer {
   readonly #spaceWaiters: Waiter[] = [];
   readonly #timer: NodeJS.Timeout | undefined;
   #active: { segment: Segment; handle: FileHandle } | undefined;
+  /** The buffer records are framed in, kept between appends (see #writeRecord). */
+  #frame = Buffer.alloc(0);
   #writing: Promise<unknown> | undefined;
   #dirty = false;
   #closed = false;
@@ -328,7 +332,6 @@ export class DiskBuffer {
         `disk buffer ${this.dir}: a record of ${size} bytes exceeds segmentBytes ${this.segmentBytes}`,
       );
     }
-    const record = Buffer.allocUnsafe(size);
     for (let attempt = 0; ; attempt++) {
       this.#assertOpen();
       if (!(await this.#makeRoom(size, signal, options.wait))) return 'full';
@@ -336,7 +339,7 @@ export class DiskBuffer {
         this.#assertOpen();
         if (this.#bytesOnDisk + size > this.maxBytes) return 'full' as const;
         try {
-          await this.#writeRecord(record, { id, payload, events: batch.count });
+          await this.#writeRecord(size, { id, payload, events: batch.count });
           return 'written' as const;
         } catch (err) {
           this.#writeFailed(err);
@@ -489,13 +492,21 @@ export class DiskBuffer {
     }
   }
 
-  async #writeRecord(record: Buffer, input: Parameters<typeof writeRecord>[3]): Promise<void> {
-    const size = record.byteLength;
+  /** Frames and writes one record of `size` bytes; callers hold #exclusive. */
+  async #writeRecord(size: number, input: Parameters<typeof writeRecord>[3]): Promise<void> {
     let active = this.#active;
     if (!active || active.segment.size + size > this.segmentBytes) {
       if (active) await this.#seal(active);
       active = await this.#startSegment();
     }
+    // Framed in one buffer kept for the next record (writes are one at a time): a fresh one per
+    // record is counted against V8's heap and sets off full collections every few megabytes.
+    let frame = this.#frame;
+    if (size > frame.byteLength) {
+      frame = Buffer.allocUnsafe(size);
+      if (size <= MAX_KEPT_FRAME) this.#frame = frame;
+    }
+    const record = frame.subarray(0, size);
     writeRecord(record, 0, this.#writeSeq, input);
     const at = active.segment.size;
     try {
